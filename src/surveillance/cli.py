@@ -1,0 +1,210 @@
+"""The ``surveil`` command: one composition root for the command line.
+
+Every command ends with a short human summary on stdout and writes a
+machine-readable JSON summary under ``<workspace>/runs/``. Errors raised on
+purpose (``SurveillanceError``) become one clear line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from surveillance import __version__
+from surveillance.errors import SurveillanceError
+from surveillance.synth.config import PRESETS
+from surveillance.workspace import Workspace
+
+EXIT_OK, EXIT_ERROR, EXIT_REJECTS, EXIT_LEAKAGE = 0, 2, 3, 4
+
+
+def _stages(total: int, desc: str) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """A progress bar over named stages (stderr), and its closer."""
+    bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=False)
+
+    def step(name: str) -> None:
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+    return step, bar.close
+
+
+# ---------------------------------------------------------------- generate
+
+
+def _market_dir(ws: Workspace, args: argparse.Namespace) -> Path:
+    name = args.name or ("synthetic" if args.preset == "default" else f"synthetic_{args.preset}")
+    return ws.folder("data", name)
+
+
+def cmd_generate(ws: Workspace, args: argparse.Namespace) -> int:
+    from surveillance.steps.generate import GenerateParams, generate
+
+    out = _market_dir(ws, args)
+    params = GenerateParams(
+        n_events=args.events,
+        seed=args.seed,
+        preset=args.preset,
+        config_path=Path(args.config) if args.config else None,
+        audit=not args.no_audit,
+    )
+    step, close = _stages(7 if params.audit else 6, f"generate {params.n_events:,} events")
+    try:
+        summary = generate(out, params, step)
+    finally:
+        close()
+    run = ws.write_run("generate", summary)
+    _print_market(summary, run)
+    audit = summary["leakage_audit"]
+    if audit is not None and not audit["passed"] and not args.allow_leakage:
+        print(
+            "\nLEAKAGE AUDIT FAILED: a single raw column separates manipulation from normal flow.\n"
+            "Do not train on this market; fix the config or pass --allow-leakage knowingly.",
+            file=sys.stderr,
+        )
+        for f in audit["failures"]:
+            print(f"  {f['typology']}/{f['column']}: {f['note']}", file=sys.stderr)
+        return EXIT_LEAKAGE
+    return EXIT_OK
+
+
+def _print_market(s: dict[str, Any], run: Path) -> None:
+    print(f"Generated {s['events']:,} events ({s['config']} preset, seed {s['seed']})")
+    print(
+        f"  {s['orders']:,} orders, {s['trades']:,} trades, {s['instruments']} instruments, "
+        f"{s['accounts']} accounts, {s['first_event']} .. {s['last_event']}"
+    )
+    print("  event types: " + ", ".join(f"{k} {v:,}" for k, v in s["event_types"].items()))
+    print(
+        f"  manipulation: {s['episodes']} episodes, {s['manipulative_events']:,} events "
+        f"({100 * s['manipulative_share']:.2f}% of all)"
+    )
+    for typ, t in s["typologies"].items():
+        kind = "supervised" if t["supervised"] else "held out"
+        print(f"    {typ:<18} {t['episodes']:>4} episodes {t['events']:>7,} events  ({kind})")
+    audit = s["leakage_audit"]
+    if audit is not None:
+        verdict = "passed" if audit["passed"] else "FAILED"
+        print(f"  leakage audit: {verdict} (single-column ROC-AUC within {audit['bound']})")
+        for typ, t in audit["typologies"].items():
+            flag = "" if t["enforced"] else " (reported, not enforced)"
+            print(f"    {typ:<18} worst {t['worst_column']} AUC {t['worst_auc']}{flag}")
+    print(f"  data:    {Path(s['outputs']['events']).parent}")
+    print(f"  summary: {run}")
+
+
+# ---------------------------------------------------------------- validate
+
+
+def cmd_validate(ws: Workspace, args: argparse.Namespace) -> int:
+    from surveillance.steps.validate import validate_file
+
+    started = time.perf_counter()
+    summary = validate_file(Path(args.file), ws.folder("data", "validated"))
+    summary["timings_s"] = {"validate": round(time.perf_counter() - started, 3)}
+    run = ws.write_run("validate", summary)
+    print(f"Validated {args.file}: {summary['n_input']:,} rows")
+    print(f"  valid:    {summary['n_valid']:,} -> {summary['outputs']['valid']}")
+    print(f"  rejected: {summary['n_rejected']:,} -> {summary['outputs']['rejected']}")
+    for field, count in summary["problems_per_field"].items():
+        print(f"    {field:<16} {count:,} problem(s)")
+    for p in summary["first_problems"][:10]:
+        where = "table" if p["row"] is None else f"row {p['row']}"
+        print(f"    {where}, field {p['field']}: {p['message']}")
+    if summary["n_warnings"]:
+        print(f"  warnings: {summary['n_warnings']:,} (see {run})")
+    print(f"  summary:  {run}")
+    return EXIT_REJECTS if summary["n_rejected"] else EXIT_OK
+
+
+# ---------------------------------------------------------------- demo
+
+
+def cmd_demo(ws: Workspace, args: argparse.Namespace) -> int:
+    from surveillance.steps.generate import GenerateParams, generate
+    from surveillance.steps.validate import validate_file
+
+    print(f"surveil demo: workspace {ws.root}\n")
+    print(f"[1/2] Generating a labelled synthetic market of {args.events:,} events ...")
+    out = ws.folder("data", "synthetic")
+    step, close = _stages(7, "generate")
+    try:
+        summary = generate(out, GenerateParams(n_events=args.events, seed=args.seed), step)
+    finally:
+        close()
+    run = ws.write_run("generate", summary)
+    _print_market(summary, run)
+    print("\n[2/2] Validating the generated events against the canonical schema ...")
+    checked = validate_file(Path(summary["outputs"]["events"]), ws.folder("data", "validated"))
+    print(f"  {checked['n_valid']:,} valid, {checked['n_rejected']:,} rejected")
+    demo = {"generate": summary, "validate": checked}
+    demo_run = ws.write_run("demo", demo)
+    print("\nWhere to look:")
+    print(f"  events and labels: {out}")
+    print(f"  generation summary with the leakage audit: {summary['outputs']['summary']}")
+    print(f"  run summaries: {demo_run.parent}")
+    print("  (models, alerts, the review queue and HTML reports arrive with later releases)")
+    ok = summary["leakage_audit"]["passed"] and checked["n_rejected"] == 0
+    return EXIT_OK if ok else EXIT_LEAKAGE
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="surveil", description="Market-abuse surveillance without labels."
+    )
+    parser.add_argument("--version", action="version", version=f"surveil {__version__}")
+    parser.add_argument(
+        "--workspace",
+        default=None,
+        help="workspace folder (default: $SURVEIL_WORKSPACE or ./workspace)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="generate a labelled synthetic market")
+    gen.add_argument("--events", type=int, default=100_000, help="about how many events")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--preset", choices=PRESETS, default="default")
+    gen.add_argument("--config", help="JSON file merged over the preset")
+    gen.add_argument("--name", help="folder under data/ (default: synthetic[_PRESET])")
+    gen.add_argument("--no-audit", action="store_true", help="skip the leakage audit")
+    gen.add_argument(
+        "--allow-leakage", action="store_true", help="exit 0 even when the leakage audit fails"
+    )
+    gen.set_defaults(func=cmd_generate)
+
+    val = sub.add_parser("validate", help="validate an event file against the canonical schema")
+    val.add_argument("file", help="CSV (any delimiter, .gz ok), Parquet or JSON lines")
+    val.set_defaults(func=cmd_validate)
+
+    demo = sub.add_parser("demo", help="run the main job end to end on embedded defaults")
+    demo.add_argument("--events", type=int, default=200_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "events", 1) is not None and getattr(args, "events", 1) < 1:
+        print("surveil: error: --events must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    ws = Workspace.resolve(args.workspace)
+    try:
+        code: int = args.func(ws, args)
+    except SurveillanceError as exc:
+        print(f"surveil: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

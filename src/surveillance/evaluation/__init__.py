@@ -1,0 +1,1 @@
+"""Evaluation: metrics, reports and the leakage audit of the synthetic market."""

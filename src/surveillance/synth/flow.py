@@ -1,0 +1,180 @@
+"""Normal order flow: trades and posted-then-cancelled orders from every trader class."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from surveillance.synth.blocks import BUY, EventBuffer, TradeSpec, posted, trades
+from surveillance.synth.book import Book
+from surveillance.synth.config import FlowConfig
+from surveillance.synth.population import Population
+from surveillance.synth.session import NS, FloatArray, IntArray
+
+MAX_SWEEP = 5
+
+
+def draw_lanes_and_times(book: Book, rng: np.random.Generator, n: int) -> tuple[IntArray, IntArray]:
+    """Lanes weighted by instrument activity, times from the intraday profile."""
+    n_instr = book.n_instruments
+    instr = rng.choice(n_instr, size=n, p=book.instruments.activity)
+    day = rng.integers(0, book.session.days, size=n)
+    secs = book.session.intraday_seconds(rng, n)
+    secs = np.clip(secs, 0.5, book.session.length_s - 0.5)
+    return (day * n_instr + instr).astype(np.int64), book.session.to_ns(day, secs)
+
+
+def pick_accounts(
+    pop: Population, rng: np.random.Generator, weight: str, activity: FloatArray, n: int
+) -> IntArray:
+    """Accounts for a role: class share of the role, then account activity within the class."""
+    class_w = np.asarray([float(getattr(c, weight)) for c in pop.classes])
+    class_activity = np.bincount(pop.klass, weights=activity, minlength=len(pop.classes))
+    p = class_w[pop.klass] * activity / np.where(class_activity > 0, class_activity, 1.0)[pop.klass]
+    p = p / p.sum()
+    return rng.choice(pop.size, size=n, p=p).astype(np.int64)
+
+
+def lognormal_ns(rng: np.random.Generator, median_s: FloatArray, sigma: FloatArray) -> IntArray:
+    return (median_s * np.exp(sigma * rng.standard_normal(len(median_s))) * NS).astype(np.int64)
+
+
+def expected_events(flow: FlowConfig, modify_prob: float) -> tuple[float, float]:
+    """Expected events per normal trade and per posted order (to size the flow to N events)."""
+    k = min(1.0 / flow.sweep_p, MAX_SWEEP)
+    agg = 1 + k + flow.aggressor_leftover_prob * (1 - flow.market_order_prob)
+    rest = k * (2 + flow.resting_modify_prob + flow.resting_partial_prob)
+    return agg + rest, 2 + modify_prob * (1 + modify_prob)
+
+
+def normal_flow(
+    buf: EventBuffer,
+    book: Book,
+    pop: Population,
+    flow: FlowConfig,
+    activity: FloatArray,
+    rng: np.random.Generator,
+    n_events: int,
+) -> None:
+    mean_modify = float(np.mean([c.modify_prob for c in pop.classes]))
+    per_trade, per_posted = expected_events(flow, mean_modify)
+    n_trades = round(n_events * flow.trade_event_share / per_trade)
+    n_posted = round(n_events * (1 - flow.trade_event_share) / per_posted)
+    _normal_trades(buf, book, pop, flow, activity, rng, n_trades)
+    _normal_posted(buf, book, pop, activity, rng, n_posted)
+
+
+def _normal_trades(
+    buf: EventBuffer,
+    book: Book,
+    pop: Population,
+    flow: FlowConfig,
+    activity: FloatArray,
+    rng: np.random.Generator,
+    n: int,
+) -> None:
+    lane, t = draw_lanes_and_times(book, rng, n)
+    agg = pick_accounts(pop, rng, "aggressive_weight", activity, n)
+    k = np.minimum(rng.geometric(flow.sweep_p, size=n), MAX_SWEEP)
+    want = pop.sizes(rng, agg)
+    f = np.repeat(np.arange(n), k)
+    rest = pick_accounts(pop, rng, "passive_weight", activity, len(f))
+    clash = rest == agg[f]
+    while clash.any():
+        rest[clash] = pick_accounts(pop, rng, "passive_weight", activity, int(clash.sum()))
+        clash = rest == agg[f]
+    rest_size = pop.sizes(rng, rest)
+    # fill sequentially: each resting order gives what it has, until the aggressor is done
+    # (f is sorted by trade, so a trade's fills are contiguous)
+    cum_excl = np.concatenate([[0.0], np.cumsum(rest_size)])[:-1]
+    starts = np.searchsorted(f, np.arange(n))
+    cum_before = cum_excl - cum_excl[starts[f]]
+    fill = np.clip(want[f] - cum_before, 0.0, rest_size)
+    first = cum_before == 0
+    fill = np.where(first & (fill <= 0), rest_size, fill)  # every trade fills at least once
+    keep = fill > 0
+    f, rest, rest_size, fill = f[keep], rest[keep], rest_size[keep], fill[keep]
+    partial_left = rest_size - fill
+    extra = np.where(
+        partial_left > 0,
+        partial_left,
+        np.where(
+            rng.random(len(f)) < flow.resting_partial_prob,
+            np.maximum(1.0, np.round(fill * rng.uniform(0.2, 2.0, len(f)))),
+            0.0,
+        ),
+    )
+    filled = np.bincount(f, weights=fill, minlength=n)
+    market = rng.random(n) < flow.market_order_prob
+    leftover_draw = rng.random(n) < flow.aggressor_leftover_prob
+    leftover = np.where(
+        leftover_draw, np.maximum(1.0, np.round(filled * rng.uniform(0.1, 1.0, n))), 0.0
+    )
+    rest_time = lognormal_ns(
+        rng, np.full(len(f), flow.resting_time_median_s), np.full(len(f), flow.resting_time_sigma)
+    )
+    expire = rng.random(len(f)) < flow.expire_at_close_prob
+    cancel_delay = np.where(
+        expire,
+        np.int64(10**15),
+        lognormal_ns(rng, pop.param("lifetime_median_s", rest), pop.param("lifetime_sigma", rest)),
+    )
+    spec = TradeSpec(
+        t=t,
+        lane=lane,
+        agg_side=np.where(rng.random(n) < 0.5, BUY, 1 - BUY).astype(np.int64),
+        agg_trader=agg,
+        agg_algo=pop.algo(rng, agg),
+        agg_market=market,
+        agg_leftover=leftover,
+        agg_leftover_life_ns=lognormal_ns(
+            rng, pop.param("lifetime_median_s", agg), pop.param("lifetime_sigma", agg)
+        ),
+        agg_episode=np.full(n, -1, dtype=np.int64),
+        fill_trade=f,
+        fill_qty=fill,
+        rest_trader=rest,
+        rest_algo=pop.algo(rng, rest),
+        rest_time_ns=rest_time,
+        rest_extra=extra,
+        rest_cancel_delay_ns=cancel_delay,
+        rest_modify=rng.random(len(f)) < flow.resting_modify_prob,
+        rest_episode=np.full(len(f), -1, dtype=np.int64),
+    )
+    trades(buf, book, rng, spec)
+
+
+def _normal_posted(
+    buf: EventBuffer,
+    book: Book,
+    pop: Population,
+    activity: FloatArray,
+    rng: np.random.Generator,
+    n: int,
+) -> None:
+    lane, t = draw_lanes_and_times(book, rng, n)
+    acc = pick_accounts(pop, rng, "posted_weight", activity, n)
+    side = np.where(rng.random(n) < 0.5, BUY, 1 - BUY).astype(np.int64)
+    bid, ask, _, _ = book.quote(lane, t)
+    distance = rng.geometric(pop.param("distance_p", acc)) - 1
+    price = np.where(side == BUY, bid - distance, ask + distance).astype(np.float64)
+    price = np.maximum(price, 1.0)
+    modify_p = pop.param("modify_prob", acc)
+    n_mod = (rng.random(n) < modify_p).astype(np.int64)
+    n_mod += (n_mod > 0) & (rng.random(n) < modify_p)
+    posted(
+        buf,
+        book,
+        rng,
+        t_new=t,
+        lane=lane,
+        side=side,
+        trader=acc,
+        price=price,
+        qty=pop.sizes(rng, acc),
+        lifetime_ns=lognormal_ns(
+            rng, pop.param("lifetime_median_s", acc), pop.param("lifetime_sigma", acc)
+        ),
+        n_modify=n_mod,
+        algo=pop.algo(rng, acc),
+        episode=np.full(n, -1, dtype=np.int64),
+    )
