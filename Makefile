@@ -32,7 +32,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/generate_benchmark.py
+	taskset -c 0 $(BIN)/python benchmarks/generate_benchmark.py --events 1000000
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
