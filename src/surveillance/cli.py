@@ -157,6 +157,16 @@ def cmd_demo(ws: Workspace, args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="surveil", description="Market-abuse surveillance without labels."
@@ -170,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="generate a labelled synthetic market")
-    gen.add_argument("--events", type=int, default=100_000, help="about how many events")
+    gen.add_argument("--events", type=_positive_int, default=100_000, help="about how many events")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--preset", choices=PRESETS, default="default")
     gen.add_argument("--config", help="JSON file merged over the preset")
@@ -186,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.set_defaults(func=cmd_validate)
 
     demo = sub.add_parser("demo", help="run the main job end to end on embedded defaults")
-    demo.add_argument("--events", type=int, default=200_000)
+    demo.add_argument("--events", type=_positive_int, default=200_000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
     return parser
@@ -194,9 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "events", 1) is not None and getattr(args, "events", 1) < 1:
-        print("surveil: error: --events must be at least 1", file=sys.stderr)
-        return EXIT_ERROR
     ws = Workspace.resolve(args.workspace)
     try:
         code: int = args.func(ws, args)

@@ -231,6 +231,29 @@ def config_from_dict(raw: Mapping[str, Any]) -> MarketConfig:
         raise ConfigError(f"session.days: must be >= 1, got {session.days}")
     if instruments.count < 1 or not instruments.venues or not instruments.tick_sizes:
         raise ConfigError("instruments: need count >= 1, at least one venue and one tick size")
+    if not all(isinstance(v, str) and v for v in instruments.venues):
+        raise ConfigError(f"instruments.venues: expected MIC codes, got {instruments.venues!r}")
+    for key in ("tick_sizes", "spread_ticks_probs"):
+        values = getattr(instruments, key)
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values) or (
+            min(values, default=0) < 0 or sum(values) <= 0
+        ):
+            raise ConfigError(f"instruments.{key}: expected non-negative numbers, got {values!r}")
+    if min(instruments.tick_sizes) <= 0 or instruments.price.low <= 0:
+        raise ConfigError("instruments: tick sizes and prices must be > 0")
+    for c in traders:
+        if c.count < 1:
+            raise ConfigError(f"traders.{c.name}.count: must be >= 1, got {c.count}")
+        for key in ("distance_p", "size_median", "lifetime_median_s"):
+            if getattr(c, key) <= 0:
+                raise ConfigError(f"traders.{c.name}.{key}: must be > 0, got {getattr(c, key)}")
+    for path, obj in [*((f"traders.{c.name}", c) for c in traders), ("flow", flow)]:
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            if f.name.endswith(("_prob", "_share", "_p")) and not 0 <= value <= 1:
+                raise ConfigError(f"{path}.{f.name}: must be within [0, 1], got {value}")
+    if not 0 < flow.sweep_p <= 1:
+        raise ConfigError(f"flow.sweep_p: must be in (0, 1], got {flow.sweep_p}")
     return MarketConfig(
         name=str(raw.get("name", "custom")),
         session=session,
