@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from surveillance.synth.book import Book
+from surveillance.synth.population import Population
 from surveillance.synth.session import NS, FloatArray, IntArray
 
 BoolArray = npt.NDArray[np.bool_]
@@ -114,10 +115,31 @@ def _open(book: Book, lane: IntArray) -> IntArray:
     return book.session.open_ns(book.lane_day(lane))
 
 
+@dataclass(frozen=True)
+class Crowd:
+    """Where counterparties come from: accounts picked by role, never the excluded ones."""
+
+    pop: Population
+    activity: FloatArray
+    exclude: IntArray
+
+    def aggressors(self, rng: np.random.Generator, avoid: IntArray) -> tuple[IntArray, BoolArray]:
+        """One aggressor account per entry of ``avoid`` (never that account), and its algo flag."""
+        acc = self.pop.pick(rng, "aggressive_weight", self.activity, len(avoid))
+        bad = (acc == avoid) | np.isin(acc, self.exclude)
+        for _ in range(50):
+            if not bad.any():
+                break
+            acc[bad] = self.pop.pick(rng, "aggressive_weight", self.activity, int(bad.sum()))
+            bad = (acc == avoid) | np.isin(acc, self.exclude)
+        return acc, self.pop.algo(rng, acc)
+
+
 def posted(
     buf: EventBuffer,
     book: Book,
     rng: np.random.Generator,
+    crowd: Crowd,
     *,
     t_new: IntArray,
     lane: IntArray,
@@ -132,7 +154,9 @@ def posted(
 ) -> IntArray:
     """Limit orders that rest, are modified ``n_modify`` (0-2) times, and are cancelled.
 
-    Returns the order keys. Lives end at the close at the latest.
+    Where the book reaches an order's price during its life, the order does not
+    survive it: it is filled there, in full, by an aggressor from ``crowd``, and its
+    later events never happen. Lives end at the close at the latest. Returns the keys.
     """
     n = len(t_new)
     keys = buf.order_keys(n)
@@ -140,11 +164,153 @@ def posted(
     t_new = np.minimum(t_new, close - 2 * NS // 1000)
     t_end = np.maximum(np.minimum(t_new + lifetime_ns, close), t_new + 3 * US)
     otype = np.full(n, LIMIT, dtype=np.int64)
+    buy = side == BUY
+
+    # the plan of each order's life: up to two modifications, then the cancel
+    fractions = np.sort(rng.uniform(0.05, 0.95, size=(n, 2)), axis=1)
+    toward = np.where(buy, 1.0, -1.0)
+    seg_start = [t_new]
+    seg_price = [price.astype(np.float64)]
+    seg_qty = [qty.astype(np.float64)]
+    mods: list[tuple[BoolArray, IntArray]] = []
+    for m in (0, 1):
+        sel = n_modify > m
+        reprice = rng.random(n) < 0.5
+        step = np.where(rng.random(n) < 0.6, toward, -toward)
+        tm = t_new + ((t_end - t_new) * fractions[:, m]).astype(np.int64)
+        tm = np.clip(tm, t_new + US, t_end - US)
+        # never reprice through the touch: stay at least a tick off the other side
+        bid_m, ask_m, _, _ = book.quote(lane, tm)
+        new_price = np.where(reprice, seg_price[-1] + step, seg_price[-1])
+        new_price = np.where(
+            buy, np.minimum(new_price, ask_m - 1), np.maximum(new_price, bid_m + 1)
+        )
+        new_price = np.maximum(new_price, 1.0)
+        new_qty = np.where(
+            reprice, seg_qty[-1], np.maximum(1.0, np.round(seg_qty[-1] * rng.uniform(0.5, 1.5, n)))
+        )
+        seg_start.append(np.where(sel, tm, t_end))
+        seg_price.append(np.where(sel, new_price, seg_price[-1]))
+        seg_qty.append(np.where(sel, new_qty, seg_qty[-1]))
+        mods.append((sel, tm))
+    seg_start.append(t_end)
+
+    # where does the book first reach the order, segment by segment?
+    cross = np.full(n, -1, dtype=np.int64)
+    cross_seg = np.full(n, -1, dtype=np.int64)
+    for k in range(3):
+        todo = (cross < 0) & (seg_start[k + 1] > seg_start[k])
+        if not todo.any():
+            continue
+        idx = np.flatnonzero(todo)
+        hit = book.first_cross(
+            lane[idx], buy[idx], seg_price[k][idx], seg_start[k][idx], seg_start[k + 1][idx]
+        )
+        found = hit >= 0
+        cross[idx[found]] = hit[found]
+        cross_seg[idx[found]] = k
+
+    def emit(sel: BoolArray, t: IntArray, etype: int, px: FloatArray, q: FloatArray) -> None:
+        buf.add(
+            t=t[sel],
+            lane=lane[sel],
+            etype=etype,
+            okey=keys[sel],
+            side=side[sel],
+            price=px[sel],
+            qty=q[sel],
+            otype=otype[sel],
+            trader=trader[sel],
+            algo=algo[sel],
+            episode=episode[sel],
+        )
+
+    everyone = np.ones(n, dtype=bool)
+    emit(everyone, t_new, NEW, seg_price[0], seg_qty[0])
+    crossed = cross >= 0
+    for m, (sel, tm) in enumerate(mods):
+        emit(sel & (~crossed | (cross_seg > m)), tm, MODIFY, seg_price[m + 1], seg_qty[m + 1])
+    emit(~crossed, t_end, CANCEL, seg_price[2], seg_qty[2])
+
+    if crossed.any():
+        c = np.flatnonzero(crossed)
+        seg = cross_seg[c]
+        last_event = np.choose(seg, [seg_start[0][c], seg_start[1][c], seg_start[2][c]])
+        _filled_by_crowd(
+            buf,
+            rng,
+            crowd,
+            t_fill=np.maximum(cross[c] - 1, last_event + 2),
+            lane=lane[c],
+            okey=keys[c],
+            side=side[c],
+            price=np.choose(seg, [seg_price[0][c], seg_price[1][c], seg_price[2][c]]),
+            qty=np.choose(seg, [seg_qty[0][c], seg_qty[1][c], seg_qty[2][c]]),
+            otype=otype[c],
+            trader=trader[c],
+            algo=algo[c],
+            episode=episode[c],
+        )
+    return keys
+
+
+def _filled_by_crowd(
+    buf: EventBuffer,
+    rng: np.random.Generator,
+    crowd: Crowd,
+    *,
+    t_fill: IntArray,
+    lane: IntArray,
+    okey: IntArray,
+    side: IntArray,
+    price: FloatArray,
+    qty: FloatArray,
+    otype: IntArray,
+    trader: IntArray,
+    algo: BoolArray,
+    episode: IntArray,
+) -> None:
+    """Resting orders the book reached: a market order from the crowd fills each in full."""
+    n = len(t_fill)
+    agg, agg_algo = crowd.aggressors(rng, trader)
+    agg_keys = buf.order_keys(n)
+    tkeys = buf.trade_keys(n)
+    agg_side = 1 - side
+    market = np.full(n, MARKET, dtype=np.int64)
+    none = np.full(n, -1, dtype=np.int64)
     buf.add(
-        t=t_new,
+        t=t_fill - 1,
         lane=lane,
         etype=NEW,
-        okey=keys,
+        okey=agg_keys,
+        side=agg_side,
+        price=np.full(n, np.nan),
+        qty=qty,
+        otype=market,
+        trader=agg,
+        algo=agg_algo,
+        episode=none,
+    )
+    buf.add(
+        t=t_fill,
+        lane=lane,
+        etype=FILL,
+        okey=agg_keys,
+        side=agg_side,
+        price=price,
+        qty=qty,
+        otype=market,
+        trader=agg,
+        algo=agg_algo,
+        episode=none,
+        cpty=trader,
+        tkey=tkeys,
+    )
+    buf.add(
+        t=t_fill,
+        lane=lane,
+        etype=FILL,
+        okey=okey,
         side=side,
         price=price,
         qty=qty,
@@ -152,58 +318,9 @@ def posted(
         trader=trader,
         algo=algo,
         episode=episode,
+        cpty=agg,
+        tkey=tkeys,
     )
-    cur_price = price.copy()
-    cur_qty = qty.copy()
-    fractions = np.sort(rng.uniform(0.05, 0.95, size=(n, 2)), axis=1)
-    toward = np.where(side == BUY, 1.0, -1.0)
-    for m in (0, 1):
-        sel = n_modify > m
-        if not sel.any():
-            continue
-        reprice = rng.random(n) < 0.5
-        step = np.where(rng.random(n) < 0.6, toward, -toward)
-        new_price = np.where(reprice, cur_price + step, cur_price)
-        tm = t_new + ((t_end - t_new) * fractions[:, m]).astype(np.int64)
-        tm = np.clip(tm, t_new + US, t_end - US)
-        # never reprice through the touch: stay at least a tick off the other side
-        bid_m, ask_m, _, _ = book.quote(lane, tm)
-        new_price = np.where(
-            side == BUY, np.minimum(new_price, ask_m - 1), np.maximum(new_price, bid_m + 1)
-        )
-        new_price = np.maximum(new_price, 1.0)
-        new_qty = np.where(
-            reprice, cur_qty, np.maximum(1.0, np.round(cur_qty * rng.uniform(0.5, 1.5, n)))
-        )
-        buf.add(
-            t=tm[sel],
-            lane=lane[sel],
-            etype=MODIFY,
-            okey=keys[sel],
-            side=side[sel],
-            price=new_price[sel],
-            qty=new_qty[sel],
-            otype=otype[sel],
-            trader=trader[sel],
-            algo=algo[sel],
-            episode=episode[sel],
-        )
-        cur_price = np.where(sel, new_price, cur_price)
-        cur_qty = np.where(sel, new_qty, cur_qty)
-    buf.add(
-        t=t_end,
-        lane=lane,
-        etype=CANCEL,
-        okey=keys,
-        side=side,
-        price=cur_price,
-        qty=cur_qty,
-        otype=otype,
-        trader=trader,
-        algo=algo,
-        episode=episode,
-    )
-    return keys
 
 
 @dataclass(frozen=True)
@@ -230,7 +347,9 @@ class TradeSpec:
     rest_episode: IntArray
 
 
-def trades(buf: EventBuffer, book: Book, rng: np.random.Generator, spec: TradeSpec) -> IntArray:
+def trades(
+    buf: EventBuffer, book: Book, rng: np.random.Generator, crowd: Crowd, spec: TradeSpec
+) -> IntArray:
     """Aggressor orders matched at the touch against resting orders; returns the trade keys.
 
     The trade price is the touch the aggressor takes (the ask for a buy). A resting
@@ -375,21 +494,41 @@ def trades(buf: EventBuffer, book: Book, rng: np.random.Generator, spec: TradeSp
         cpty=spec.agg_trader[f],
         tkey=tkeys,
     )
-    e = spec.rest_extra > 0
-    if e.any():
-        t_c = np.minimum(t_fill + spec.rest_cancel_delay_ns, close[f])
-        t_c = np.maximum(t_c, t_fill + US)
+    # what is left on a resting order rests on: cancelled later, or filled if the book gets there
+    e = np.flatnonzero(spec.rest_extra > 0)
+    if len(e):
+        t_c = np.minimum(t_fill[e] + spec.rest_cancel_delay_ns[e], close[f][e])
+        t_c = np.maximum(t_c, t_fill[e] + US)
+        cross = book.first_cross(lane_f[e], rest_side[e] == BUY, price_f[e], t_fill[e], t_c)
+        hit = cross >= 0
+        k, h = e[~hit], e[hit]
         buf.add(
-            t=t_c[e],
-            lane=lane_f[e],
+            t=t_c[~hit],
+            lane=lane_f[k],
             etype=CANCEL,
-            okey=rest_keys[e],
-            side=rest_side[e],
-            price=price_f[e],
-            qty=spec.rest_extra[e],
-            otype=limit[e],
-            trader=spec.rest_trader[e],
-            algo=spec.rest_algo[e],
-            episode=spec.rest_episode[e],
+            okey=rest_keys[k],
+            side=rest_side[k],
+            price=price_f[k],
+            qty=spec.rest_extra[k],
+            otype=limit[k],
+            trader=spec.rest_trader[k],
+            algo=spec.rest_algo[k],
+            episode=spec.rest_episode[k],
         )
+        if len(h):
+            _filled_by_crowd(
+                buf,
+                rng,
+                crowd,
+                t_fill=np.maximum(cross[hit] - 1, t_fill[h] + 2),
+                lane=lane_f[h],
+                okey=rest_keys[h],
+                side=rest_side[h],
+                price=price_f[h],
+                qty=spec.rest_extra[h],
+                otype=limit[h],
+                trader=spec.rest_trader[h],
+                algo=spec.rest_algo[h],
+                episode=spec.rest_episode[h],
+            )
     return tkeys

@@ -45,6 +45,26 @@ class LanePath:
     ask: IntArray
     bid_size: FloatArray
     ask_size: FloatArray
+    ask_min: tuple[IntArray, ...]  # sparse table: ask_min[k][j] = min(ask[j : j + 2**k])
+    bid_max: tuple[IntArray, ...]  # sparse table: bid_max[k][j] = max(bid[j : j + 2**k])
+
+
+def _sparse(values: IntArray, op: np.ufunc) -> tuple[IntArray, ...]:
+    levels = [values]
+    width = 1
+    while 2 * width <= len(values):
+        prev = levels[-1]
+        levels.append(op(prev[: len(prev) - width], prev[width:]))
+        width *= 2
+    return tuple(levels)
+
+
+def lane_path(
+    times: IntArray, bid: IntArray, ask: IntArray, bid_size: FloatArray, ask_size: FloatArray
+) -> LanePath:
+    return LanePath(
+        times, bid, ask, bid_size, ask_size, _sparse(ask, np.minimum), _sparse(bid, np.maximum)
+    )
 
 
 def _isin(rng: np.random.Generator, n: int) -> tuple[str, ...]:
@@ -130,6 +150,43 @@ class Book:
             bsz[sel], asz[sel] = path.bid_size[p], path.ask_size[p]
         return bid, ask, bsz, asz
 
+    def first_cross(
+        self,
+        lane: npt.NDArray[np.integer],
+        buy: npt.NDArray[np.bool_],
+        price: FloatArray,
+        t_from: IntArray,
+        t_to: IntArray,
+    ) -> IntArray:
+        """First book change in ``(t_from, t_to]`` that reaches a resting order's price.
+
+        For a buy at ``price`` that is the first ask at or below it; for a sell the first
+        bid at or above it. Returns the change time, or -1 where the book never gets
+        there. A greedy descent over sparse min/max tables keeps it vectorised.
+        """
+        out = np.full(len(t_from), -1, dtype=np.int64)
+        lane = np.asarray(lane)
+        i0 = self.index(lane, t_from) + 1
+        i1 = self.index(lane, t_to)
+        for k in np.unique(lane):
+            sel = np.flatnonzero(lane == k)
+            path = self.paths[int(k)]
+            b = buy[sel]
+            p = price[sel]
+            pos = i0[sel].copy()
+            last = i1[sel]
+            for level in range(len(path.ask_min) - 1, -1, -1):
+                width = 1 << level
+                ok = pos + width - 1 <= last
+                j = np.minimum(pos, len(path.ask_min[level]) - 1)
+                clear = np.where(b, path.ask_min[level][j] > p, path.bid_max[level][j] < p)
+                pos = np.where(ok & clear, pos + width, pos)
+            inside = pos <= last
+            jj = np.minimum(pos, len(path.ask) - 1)
+            hit = inside & np.where(b, path.ask[jj] <= p, path.bid[jj] >= p)
+            out[sel[hit]] = path.times[jj[hit]]
+        return out
+
     def last_change(self, lane: npt.NDArray[np.integer], t: IntArray) -> IntArray:
         """Time of the last book change at or before ``t`` (the state at ``t`` began then)."""
         pos = self.index(lane, t)
@@ -180,6 +237,6 @@ def build_book(
             bsz = np.maximum(1.0, np.round(depth * rng.lognormal(0.0, 0.6, size=len(bid))))
             asz = np.maximum(1.0, np.round(depth * rng.lognormal(0.0, 0.6, size=len(bid))))
             all_times = np.concatenate([[open_ns], times]).astype(np.int64)
-            paths.append(LanePath(all_times, bid, bid + spread, bsz, asz))
+            paths.append(lane_path(all_times, bid, bid + spread, bsz, asz))
             last_bid[i] = bid[-1]
     return Book(session, instruments, tuple(paths))

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from surveillance.schema.labels import Typology
-from surveillance.synth.blocks import BUY, EventBuffer, TradeSpec, posted, trades
+from surveillance.synth.blocks import BUY, Crowd, EventBuffer, TradeSpec, posted, trades
 from surveillance.synth.book import Book, Impact
 from surveillance.synth.config import EpisodeConfig, MarketConfig
-from surveillance.synth.flow import lognormal_ns, pick_accounts
+from surveillance.synth.flow import lognormal_ns
 from surveillance.synth.population import Population
 from surveillance.synth.session import NS, FloatArray, IntArray, Session
 
@@ -209,10 +209,10 @@ def _plan_impact(
 def _counterparties(
     ctx: Context, rng: np.random.Generator, weight: str, n: int, plan: Plan
 ) -> IntArray:
-    acc = pick_accounts(ctx.pop, rng, weight, ctx.activity, n)
+    acc = ctx.pop.pick(rng, weight, ctx.activity, n)
     bad = np.isin(acc, ctx.pop.manipulators)
     while bad.any():
-        acc[bad] = pick_accounts(ctx.pop, rng, weight, ctx.activity, int(bad.sum()))
+        acc[bad] = ctx.pop.pick(rng, weight, ctx.activity, int(bad.sum()))
         bad = np.isin(acc, ctx.pop.manipulators)
     return acc
 
@@ -263,7 +263,7 @@ def _single_trades(
         rest_modify=rng.random(n) < 0.1,
         rest_episode=ep if rest_labelled else none,
     )
-    trades(ctx.buf, ctx.book, rng, spec)
+    trades(ctx.buf, ctx.book, rng, Crowd(pop, ctx.activity, pop.manipulators), spec)
 
 
 def _base_size(ctx: Context, rng: np.random.Generator, trader: int) -> float:
@@ -294,6 +294,7 @@ def _post(
         ctx.buf,
         ctx.book,
         rng,
+        Crowd(ctx.pop, ctx.activity, ctx.pop.manipulators),
         t_new=t,
         lane=lane,
         side=side,

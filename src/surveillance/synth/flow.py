@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from surveillance.synth.blocks import BUY, EventBuffer, TradeSpec, posted, trades
+from surveillance.synth.blocks import BUY, Crowd, EventBuffer, TradeSpec, posted, trades
 from surveillance.synth.book import Book
 from surveillance.synth.config import FlowConfig
 from surveillance.synth.population import Population
@@ -21,17 +21,6 @@ def draw_lanes_and_times(book: Book, rng: np.random.Generator, n: int) -> tuple[
     secs = book.session.intraday_seconds(rng, n)
     secs = np.clip(secs, 0.5, book.session.length_s - 0.5)
     return (day * n_instr + instr).astype(np.int64), book.session.to_ns(day, secs)
-
-
-def pick_accounts(
-    pop: Population, rng: np.random.Generator, weight: str, activity: FloatArray, n: int
-) -> IntArray:
-    """Accounts for a role: class share of the role, then account activity within the class."""
-    class_w = np.asarray([float(getattr(c, weight)) for c in pop.classes])
-    class_activity = np.bincount(pop.klass, weights=activity, minlength=len(pop.classes))
-    p = class_w[pop.klass] * activity / np.where(class_activity > 0, class_activity, 1.0)[pop.klass]
-    p = p / p.sum()
-    return rng.choice(pop.size, size=n, p=p).astype(np.int64)
 
 
 def lognormal_ns(rng: np.random.Generator, median_s: FloatArray, sigma: FloatArray) -> IntArray:
@@ -73,14 +62,14 @@ def _normal_trades(
     n: int,
 ) -> None:
     lane, t = draw_lanes_and_times(book, rng, n)
-    agg = pick_accounts(pop, rng, "aggressive_weight", activity, n)
+    agg = pop.pick(rng, "aggressive_weight", activity, n)
     k = np.minimum(rng.geometric(flow.sweep_p, size=n), MAX_SWEEP)
     want = pop.sizes(rng, agg)
     f = np.repeat(np.arange(n), k)
-    rest = pick_accounts(pop, rng, "passive_weight", activity, len(f))
+    rest = pop.pick(rng, "passive_weight", activity, len(f))
     clash = rest == agg[f]
     while clash.any():
-        rest[clash] = pick_accounts(pop, rng, "passive_weight", activity, int(clash.sum()))
+        rest[clash] = pop.pick(rng, "passive_weight", activity, int(clash.sum()))
         clash = rest == agg[f]
     rest_size = pop.sizes(rng, rest)
     # fill sequentially: each resting order gives what it has, until the aggressor is done
@@ -126,9 +115,8 @@ def _normal_trades(
         agg_algo=pop.algo(rng, agg),
         agg_market=market,
         agg_leftover=leftover,
-        agg_leftover_life_ns=lognormal_ns(
-            rng, pop.param("lifetime_median_s", agg), pop.param("lifetime_sigma", agg)
-        ),
+        # a marketable limit order's unfilled rest is cancelled at once (IOC-like)
+        agg_leftover_life_ns=lognormal_ns(rng, np.full(n, 0.05), np.full(n, 1.0)),
         agg_episode=np.full(n, -1, dtype=np.int64),
         fill_trade=f,
         fill_qty=fill,
@@ -140,7 +128,7 @@ def _normal_trades(
         rest_modify=rng.random(len(f)) < flow.resting_modify_prob,
         rest_episode=np.full(len(f), -1, dtype=np.int64),
     )
-    trades(buf, book, rng, spec)
+    trades(buf, book, rng, Crowd(pop, activity, np.empty(0, dtype=np.int64)), spec)
 
 
 def _normal_posted(
@@ -152,7 +140,7 @@ def _normal_posted(
     n: int,
 ) -> None:
     lane, t = draw_lanes_and_times(book, rng, n)
-    acc = pick_accounts(pop, rng, "posted_weight", activity, n)
+    acc = pop.pick(rng, "posted_weight", activity, n)
     side = np.where(rng.random(n) < 0.5, BUY, 1 - BUY).astype(np.int64)
     bid, ask, _, _ = book.quote(lane, t)
     distance = rng.geometric(pop.param("distance_p", acc)) - 1
@@ -165,6 +153,7 @@ def _normal_posted(
         buf,
         book,
         rng,
+        Crowd(pop, activity, np.empty(0, dtype=np.int64)),
         t_new=t,
         lane=lane,
         side=side,

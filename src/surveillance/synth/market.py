@@ -67,11 +67,14 @@ def generate_market(
     build_episodes(buf, book, pop, activity, cfg, plans)
     say("building normal order flow")
     # the flow is sized from expected events per order; top up until within 1% of the target
-    for _ in range(4):
+    # (orders that the book reaches are filled, which adds events: ask for 90% first)
+    for attempt in range(5):
         missing = n_events - sum(len(p["t"]) for p in buf.parts)
-        if missing <= max(10, n_events // 100):
+        if missing <= max(10, n_events // 200):
             break
-        normal_flow(buf, book, pop, cfg.flow, activity, rng, missing)
+        normal_flow(
+            buf, book, pop, cfg.flow, activity, rng, int(missing * (0.9 if attempt == 0 else 0.97))
+        )
     say("assembling tables")
     cols = buf.columns()
     return _assemble(cols, book, pop, plans, rng, cfg.name, seed)

@@ -51,6 +51,13 @@ class Population:
             q = np.where(block, q * rng.uniform(lo, hi), q)
         return round_lots(rng, q, self.param("round_lot_prob", accounts))
 
+    def pick(self, rng: np.random.Generator, weight: str, activity: FloatArray, n: int) -> IntArray:
+        """Accounts for a role: the class's share of the role, then activity within the class."""
+        class_w = np.asarray([float(getattr(c, weight)) for c in self.classes])
+        per_class = np.bincount(self.klass, weights=activity, minlength=len(self.classes))
+        p = class_w[self.klass] * activity / np.where(per_class > 0, per_class, 1.0)[self.klass]
+        return rng.choice(self.size, size=n, p=p / p.sum()).astype(np.int64)
+
     def algo(self, rng: np.random.Generator, accounts: IntArray) -> BoolArray:
         out: BoolArray = rng.random(len(accounts)) < self.param("algo_prob", accounts)
         return out
