@@ -229,6 +229,10 @@ def config_from_dict(raw: Mapping[str, Any]) -> MarketConfig:
         raise ConfigError(f"manipulators: expected an integer >= 3, got {manipulators!r}")
     if session.days < 1:
         raise ConfigError(f"session.days: must be >= 1, got {session.days}")
+    # check the session's clock times and start date now, not first at generation
+    from surveillance.synth.session import build_session  # session imports this module
+
+    build_session(session)
     if instruments.count < 1 or not instruments.venues or not instruments.tick_sizes:
         raise ConfigError("instruments: need count >= 1, at least one venue and one tick size")
     if not all(isinstance(v, str) and v for v in instruments.venues):
