@@ -26,7 +26,7 @@ EXIT_OK, EXIT_ERROR, EXIT_REJECTS, EXIT_LEAKAGE = 0, 2, 3, 4
 
 def _stages(total: int, desc: str) -> tuple[Callable[[str], None], Callable[[], None]]:
     """A progress bar over named stages (stderr), and its closer."""
-    bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=False)
+    bar = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=False, disable=None)
 
     def step(name: str) -> None:
         bar.set_postfix_str(name)
@@ -40,7 +40,7 @@ def _stages(total: int, desc: str) -> tuple[Callable[[str], None], Callable[[], 
 
 def _market_dir(ws: Workspace, args: argparse.Namespace) -> Path:
     name = args.name or ("synthetic" if args.preset == "default" else f"synthetic_{args.preset}")
-    return ws.folder("data", name)
+    return ws.root / "data" / name  # created by the step once the config is known to be good
 
 
 def cmd_generate(ws: Workspace, args: argparse.Namespace) -> int:
@@ -75,7 +75,7 @@ def cmd_generate(ws: Workspace, args: argparse.Namespace) -> int:
 
 
 def _print_market(s: dict[str, Any], run: Path) -> None:
-    print(f"Generated {s['events']:,} events ({s['config']} preset, seed {s['seed']})")
+    print(f"Generated {s['events']:,} events (config {s['config']}, seed {s['seed']})")
     print(
         f"  {s['orders']:,} orders, {s['trades']:,} trades, {s['instruments']} instruments, "
         f"{s['accounts']} accounts, {s['first_event']} .. {s['last_event']}"
@@ -90,10 +90,16 @@ def _print_market(s: dict[str, Any], run: Path) -> None:
         print(f"    {typ:<18} {t['episodes']:>4} episodes {t['events']:>7,} events  ({kind})")
     audit = s["leakage_audit"]
     if audit is not None:
-        verdict = "passed" if audit["passed"] else "FAILED"
+        verdict = (
+            "FAILED"
+            if not audit["passed"]
+            else "passed"
+            if audit["conclusive"]
+            else "inconclusive (too few episodes to judge: generate more events)"
+        )
         print(f"  leakage audit: {verdict} (single-column ROC-AUC within {audit['bound']})")
         for typ, t in audit["typologies"].items():
-            flag = "" if t["enforced"] else " (reported, not enforced)"
+            flag = "" if t["enforced"] else f" ({t['status']})"
             print(f"    {typ:<18} worst {t['worst_column']} AUC {t['worst_auc']}{flag}")
     print(f"  data:    {Path(s['outputs']['events']).parent}")
     print(f"  summary: {run}")
@@ -150,7 +156,8 @@ def cmd_demo(ws: Workspace, args: argparse.Namespace) -> int:
     print(f"  generation summary with the leakage audit: {summary['outputs']['summary']}")
     print(f"  run summaries: {demo_run.parent}")
     print("  (models, alerts, the review queue and HTML reports arrive with later releases)")
-    ok = summary["leakage_audit"]["passed"] and checked["n_rejected"] == 0
+    audit = summary["leakage_audit"]
+    ok = audit["passed"] and checked["n_rejected"] == 0
     return EXIT_OK if ok else EXIT_LEAKAGE
 
 

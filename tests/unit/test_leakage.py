@@ -281,3 +281,34 @@ def test_labels_without_typology_raise_schema_error(default_market: SyntheticMar
 
     with pytest.raises(SchemaError, match="typology"):
         audit_leakage(default_market.events.slice(0, 1000), labels)
+
+
+def test_small_market_is_reported_but_not_judged() -> None:
+    """GIVEN a market so small that each supervised typology has only a few episodes
+    WHEN it is audited
+    THEN no typology is enforced, the report says it is inconclusive and why,
+    AND lowering min_episodes makes the same market's checks enforced again."""
+    small = generate_market(load_config("default"), 20_000, seed=3)
+    report = audit_leakage(small.events, small.labels)
+    assert not report.conclusive
+    assert report.passed
+    summary = report.to_dict()
+    for typ in ENFORCED:
+        entry = summary["typologies"][typ]  # type: ignore[index]
+        assert entry["status"].startswith("not enforced")
+        assert entry["episodes"] < 30
+    strict = audit_leakage(small.events, small.labels, min_episodes=1)
+    assert strict.conclusive
+    assert {c.typology for c in strict.checks if c.enforced} == set(ENFORCED)
+
+
+def test_enforced_typologies_report_their_episode_count(default_report: LeakageReport) -> None:
+    """GIVEN the 150,000-event default market
+    WHEN its report is summarised
+    THEN every supervised typology has enough episodes to be enforced, and says so."""
+    summary = default_report.to_dict()
+    assert summary["conclusive"] is True
+    for typ in ENFORCED:
+        entry = summary["typologies"][typ]  # type: ignore[index]
+        assert entry["status"] == "enforced"
+        assert entry["episodes"] >= 30

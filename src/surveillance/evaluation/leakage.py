@@ -17,7 +17,9 @@ typology's events and normal events:
 For the supervised typologies every AUC must lie within ``bound`` (default
 [0.25, 0.75]). Held-out typologies are reported against the same bound but not
 enforced; the columns that define a typology (time of day for marking the close)
-are named as such.
+are named as such. A typology with fewer than ``min_episodes`` episodes is reported
+but not enforced either: with a handful of episodes a column's AUC is mostly the
+noise of which instruments, accounts and hours those few episodes happened to use.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ DEFINING_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Columns that define a held-out typology and may exceed the bound for it."""
 
+MIN_EPISODES = 30  # below this, a typology's AUCs are too noisy to judge
 MIN_CATEGORY_SHARE = (
     0.001  # a category seen in manipulation must be at least this common in normal flow
 )
@@ -46,6 +49,7 @@ MIN_CATEGORY_SHARE = (
 @dataclass(frozen=True)
 class ColumnCheck:
     typology: str
+    n_episodes: int
     column: str
     auc: float
     n_pos: int
@@ -68,6 +72,11 @@ class LeakageReport:
     def passed(self) -> bool:
         return not self.failures
 
+    @property
+    def conclusive(self) -> bool:
+        """Whether any typology had enough episodes for its bound to be enforced."""
+        return any(c.enforced for c in self.checks)
+
     def worst(self, typology: str) -> ColumnCheck | None:
         rows = [c for c in self.checks if c.typology == typology and not np.isnan(c.auc)]
         return max(rows, key=lambda c: abs(c.auc - 0.5), default=None)
@@ -76,8 +85,17 @@ class LeakageReport:
         per_typology: dict[str, object] = {}
         for typ in sorted({c.typology for c in self.checks}):
             worst = self.worst(typ)
+            rows = [c for c in self.checks if c.typology == typ]
+            if any(c.enforced for c in rows):
+                status = "enforced"
+            elif typ in {t.value for t in SUPERVISED_TYPOLOGIES}:
+                status = f"not enforced: {rows[0].n_episodes} episodes, too few to judge"
+            else:
+                status = "held out: reported, not enforced"
             per_typology[typ] = {
-                "enforced": any(c.enforced for c in self.checks if c.typology == typ),
+                "status": status,
+                "episodes": rows[0].n_episodes,
+                "enforced": any(c.enforced for c in rows),
                 "passed": all(c.passed for c in self.checks if c.typology == typ and c.enforced),
                 "worst_column": worst.column if worst else None,
                 "worst_auc": round(worst.auc, 4) if worst else None,
@@ -90,6 +108,7 @@ class LeakageReport:
         return {
             "bound": list(self.bound),
             "passed": self.passed,
+            "conclusive": self.conclusive,
             "failures": [asdict(c) for c in self.failures],
             "typologies": per_typology,
         }
@@ -176,6 +195,7 @@ def audit_leakage(
     bound: tuple[float, float] = (0.25, 0.75),
     max_negatives: int = 200_000,
     seed: int = 0,
+    min_episodes: int = MIN_EPISODES,
 ) -> LeakageReport:
     """Single-column separability of each typology from normal events."""
     ev = events.to_pandas() if isinstance(events, pa.Table) else events
@@ -195,7 +215,12 @@ def audit_leakage(
         idx = np.concatenate([pos, normal])
         frame = ev.iloc[idx].reset_index(drop=True)
         y = np.concatenate([np.ones(len(pos)), np.zeros(len(normal))]).astype(int)
-        enforced = typ in supervised
+        n_episodes = (
+            int(lab.loc[lab["typology"] == typ, "episode_id"].nunique())
+            if "episode_id" in lab.columns
+            else min_episodes
+        )
+        enforced = typ in supervised and n_episodes >= min_episodes
         for column, score, how in _scores(frame, y):
             auc = _auc(score, y)
             inside = bool(np.isnan(auc) or bound[0] <= auc <= bound[1])
@@ -204,12 +229,15 @@ def audit_leakage(
             if not inside:
                 note += f" outside [{bound[0]}, {bound[1]}]"
             checks.append(
-                ColumnCheck(typ, column, auc, len(pos), len(normal), enforced, inside, note)
+                ColumnCheck(
+                    typ, n_episodes, column, auc, len(pos), len(normal), enforced, inside, note
+                )
             )
         for column, rare in _coverage(frame, y):
             checks.append(
                 ColumnCheck(
                     typ,
+                    n_episodes,
                     f"{column}:coverage",
                     float("nan"),
                     len(pos),

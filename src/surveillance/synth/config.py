@@ -294,5 +294,5 @@ def load_config(preset: str = "default", path: Path | None = None) -> MarketConf
         if not isinstance(user, Mapping):
             raise ConfigError(f"config file {path}: expected a JSON object")
         raw = _merge(raw, user)
-        raw.setdefault("name", Path(path).stem)
+        raw["name"] = str(user.get("name") or f"{preset}+{Path(path).stem}")
     return config_from_dict(raw)
