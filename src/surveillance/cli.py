@@ -118,6 +118,8 @@ def cmd_validate(ws: Workspace, args: argparse.Namespace) -> int:
     print(f"Validated {args.file}: {summary['n_input']:,} rows")
     print(f"  valid:    {summary['n_valid']:,} -> {summary['outputs']['valid']}")
     print(f"  rejected: {summary['n_rejected']:,} -> {summary['outputs']['rejected']}")
+    if summary["n_problems"]:
+        print("  problems (row = position among the data rows, from 0; a header is not a row):")
     for field, count in summary["problems_per_field"].items():
         print(f"    {field:<16} {count:,} problem(s)")
     for p in summary["first_problems"][:10]:
