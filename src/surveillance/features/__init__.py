@@ -1,0 +1,1 @@
+"""Features: one declarative spec, a batch engine and a streaming engine that agree."""

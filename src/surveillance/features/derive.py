@@ -1,0 +1,131 @@
+"""The last step, shared by both engines: primitives from columns, features from inputs.
+
+Both engines hand this module the same named arrays (event columns, the order's
+life so far, aggregates); it computes every feature with one vectorised function,
+so the two engines cannot disagree here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from surveillance.features.inputs import CANCEL, FILL, MODIFY, NEW, NS, FloatArray
+from surveillance.features.spec import FeatureSpec, Op
+
+VAR_EPS = 1e-12  # a variance below this share of the squared mean counts as zero
+
+
+def _where(mask: np.ndarray, value: np.ndarray | float) -> FloatArray:
+    return np.where(mask, value, np.nan).astype(np.float64)
+
+
+def _div(a: FloatArray, b: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(b != 0, a / np.where(b != 0, b, 1.0), np.nan)
+    return out.astype(np.float64)
+
+
+def primitives(c: Mapping[str, np.ndarray], close_s: float | None) -> dict[str, FloatArray]:
+    """Per-event values from the event columns and its order's state (after the event)."""
+    et = c["etype"]
+    side = c["side"].astype(np.float64)
+    qty = c["qty"]
+    bid, ask = c["bid"], c["ask"]
+    has_book = np.isfinite(bid) & np.isfinite(ask) & (bid > 0) & (ask > 0)
+    mid = _where(has_book, (bid + ask) / 2.0)
+    same_touch = np.where(side > 0, bid, ask)
+    same_size = np.where(side > 0, c["bid_size"], c["ask_size"])
+    priced = np.isfinite(c["price"])
+    dist = _where(has_book & priced, (same_touch - c["price"]) * side / mid * 1e4)
+    total_size = c["bid_size"] + c["ask_size"]
+    if close_s is None:
+        to_close = np.full(len(et), np.nan)
+    else:
+        seconds = (c["t"] % (86_400 * NS)) / NS
+        to_close = close_s - seconds
+    age = c["order_age_s"]
+    return {
+        "is_new": (et == NEW).astype(np.float64),
+        "is_modify": (et == MODIFY).astype(np.float64),
+        "is_cancel": (et == CANCEL).astype(np.float64),
+        "is_fill": (et == FILL).astype(np.float64),
+        "side_sign": side,
+        "is_market": c["is_market"],
+        "qty": qty,
+        "signed_qty": qty * side,
+        "log_qty": np.log1p(np.maximum(qty, 0.0)),
+        "price": c["price"],
+        "mid": mid,
+        "spread_bps": _where(has_book, (ask - bid) / mid * 1e4),
+        "touch_imbalance": _div(c["bid_size"] - c["ask_size"], total_size),
+        "same_touch_size": same_size,
+        "distance_bps": dist,
+        "seconds_to_close": to_close,
+        "order_age_s": age,
+        "order_mods": c["order_mods"],
+        "order_filled": c["order_filled"],
+        "order_total": c["order_total"],
+        "order_leaves": c["order_leaves"],
+        "order_unfilled": (c["order_filled"] == 0).astype(np.float64),
+        "has_trader": (c["trader"] >= 0).astype(np.float64),
+        "has_counterparty": (c["cpty"] >= 0).astype(np.float64),
+        "has_book": has_book.astype(np.float64),
+    }
+
+
+def derive(
+    spec: FeatureSpec,
+    prims: Mapping[str, FloatArray],
+    aggs: Mapping[str, FloatArray],
+    ids: Mapping[str, np.ndarray],
+) -> dict[str, FloatArray]:
+    """Every feature of the spec, from primitives, aggregates and the id codes."""
+    et_fill = prims["is_fill"] == 1.0
+    et_cancel = prims["is_cancel"] == 1.0
+
+    def get(name: str) -> FloatArray:
+        return prims[name] if name in prims else aggs[name]
+
+    out: dict[str, FloatArray] = {}
+    for f in spec.features:
+        if f.op in (Op.EQUAL, Op.LINKED):
+            if f.op is Op.EQUAL:
+                a, b = ids["trader"], ids["cpty"]
+            else:
+                a, b = ids["owner"], ids["cpty_owner"]
+            known = (a >= 0) & (b >= 0) & et_fill
+            out[f.name] = _where(known, (a == b).astype(np.float64))
+            continue
+        x = [get(name) for name in f.inputs]
+        if f.op is Op.COPY:
+            value = x[0].astype(np.float64, copy=True)
+        elif f.op is Op.RATIO:
+            value = _div(x[0], x[1])
+        elif f.op is Op.RATIO1:
+            value = _div(x[0], x[1] + 1.0)
+        elif f.op is Op.ZSCORE:
+            a, mean, var = x
+            flat = var <= VAR_EPS * mean * mean
+            with np.errstate(invalid="ignore", divide="ignore"):
+                z = (a - mean) / np.sqrt(np.where(flat, 1.0, var))
+            value = np.where(flat & np.isfinite(var), 0.0, z)
+            value = np.where(np.isfinite(mean) & np.isfinite(a), value, np.nan)
+        elif f.op is Op.BPS_DIFF:
+            value = _div(x[0] - x[1], x[1]) * 1e4
+        elif f.op is Op.RANGE_BPS:
+            value = _div(x[0] - x[1], x[2]) * 1e4
+        elif f.op is Op.RATE_RATIO:
+            wa, wb = f.params
+            value = _div(x[0] / wa, x[1] / wb)
+        elif f.op is Op.ONLY_CANCEL:
+            value = _where(et_cancel, x[0])
+        elif f.op is Op.ONLY_FILL:
+            value = _where(et_fill, x[0])
+        elif f.op is Op.FILL_COMPLETES:
+            value = _where(et_fill & np.isfinite(x[0]), (x[0] <= 0).astype(np.float64))
+        else:  # pragma: no cover - every Op is handled above
+            raise AssertionError(f.op)
+        out[f.name] = value.astype(np.float64)
+    return out
