@@ -59,10 +59,13 @@ def order_state(ea: EventArrays, fast_cancel_s: float) -> dict[str, FloatArray]:
     age = (ea.eff_t - t_new) / NS
     mods = _group_cumsum(o, (et == MODIFY).astype(np.float64))
     filled = _group_cumsum(o, np.where(et == FILL, ea.qty, 0.0))
+    # total and limit come from the order's latest NEW or MODIFY, even where that is NaN
     sets_total = is_new | (et == MODIFY)
-    total = _group_ffill(o, np.where(sets_total, ea.qty, np.nan))
-    limit = _group_ffill(o, np.where(sets_total, ea.price, np.nan))
-    limit = np.where(np.isnan(total), np.nan, limit)
+    latest = _group_ffill(o, np.where(sets_total, np.arange(ea.n, dtype=np.float64), np.nan))
+    known = ~np.isnan(latest)
+    at = np.where(known, latest, 0).astype(np.int64)
+    total = np.where(known, ea.qty[at], np.nan)
+    limit = np.where(known & ~np.isnan(total), ea.price[at], np.nan)
     cancelled = _group_cumsum(o, (et == CANCEL).astype(np.float64)) > 0
     leaves = np.where(cancelled, 0.0, total - filled)
     return {
@@ -254,7 +257,7 @@ def _cycles(ea: EventArrays, w_ns: int) -> FloatArray:
 
 def _gauge_deltas(
     ea: EventArrays, state: Mapping[str, FloatArray], keys: _Keys
-) -> dict[GaugeKind, FloatArray]:
+) -> tuple[IntArray, dict[GaugeKind, FloatArray]]:
     """Per-event change of each (instrument, trader, side) gauge."""
     o = ea.order
     leaves = np.nan_to_num(state["order_leaves"], nan=0.0)
@@ -263,15 +266,18 @@ def _gauge_deltas(
     open_before = _group_shift(o, open_after, 0.0)
     limit = state["order_limit"]
     limit_before = _group_shift(o, limit, np.nan)
+    # an order belongs to the (trader, side) of its first event, whatever later events say
+    owner_key = pd.Series(keys.side).groupby(o, sort=False).transform("first").to_numpy()
+    owner_key = np.asarray(owner_key, dtype=np.int64)
     # price levels: remove the order from its old level, add it at its new one
-    has = keys.side >= 0
+    has = owner_key >= 0
     rem = has & (open_before > 0) & np.isfinite(limit_before)
     add = has & (open_after > 0) & np.isfinite(limit)
     ev = np.concatenate([np.flatnonzero(rem), np.flatnonzero(add)])
     sub = np.concatenate([np.zeros(rem.sum(), np.int64), np.ones(add.sum(), np.int64)])
     delta = np.concatenate([-np.ones(rem.sum()), np.ones(add.sum())])
     px = np.concatenate([limit_before[rem], limit[add]])
-    level_key = pd.factorize(pd.MultiIndex.from_arrays([keys.side[ev], px]))[0]
+    level_key = pd.factorize(pd.MultiIndex.from_arrays([owner_key[ev], px]))[0]
     order = np.lexsort((sub, ev, level_key))
     lk, d, e = level_key[order], delta[order], ev[order]
     count_after = _group_cumsum(lk, d)
@@ -280,7 +286,7 @@ def _gauge_deltas(
         (count_before > 0) & (count_after == 0), 1.0, 0.0
     )
     levels = np.bincount(e, weights=trans, minlength=ea.n)
-    return {
+    return owner_key, {
         GaugeKind.OPEN_QTY: np.where(has, leaves - before, 0.0),
         GaugeKind.OPEN_ORDERS: np.where(has, open_after - open_before, 0.0),
         GaugeKind.OPEN_LEVELS: levels,
@@ -338,12 +344,12 @@ def compute_batch(
             enter = enter & np.isfinite(v)
         aggs[w.name] = windows.aggregate(enter_key, query_key, enter, w_ns, w.agg, v)
     if spec.gauges:
-        deltas = _gauge_deltas(ea, state, keys)
+        owner_key, deltas = _gauge_deltas(ea, state, keys)
         everyone = np.ones(ea.n, dtype=bool)
         for gauge in spec.gauges:
             query = keys.side if gauge.key is Key.TRADER_SIDE else keys.opp
             aggs[gauge.name] = windows.aggregate(
-                keys.side, query, everyone, int(INFINITE_NS), Agg.SUM, deltas[gauge.kind]
+                owner_key, query, everyone, int(INFINITE_NS), Agg.SUM, deltas[gauge.kind]
             )
     for cycle in spec.cycles:
         aggs[cycle.name] = _cycles(ea, int(cycle.seconds * NS))

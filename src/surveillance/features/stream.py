@@ -167,6 +167,7 @@ class _Order:
     leaves: float = 0.0  # open quantity after the last event (0 when unknown)
     open: bool = False
     last_t: int = 0
+    key: tuple[str, int] | None = None  # (trader, side) of the order's first event
 
 
 @dataclass
@@ -205,6 +206,10 @@ def _s(x: Any) -> str | None:
 
 def _plain(key: Hashable) -> Any:
     return list(key) if isinstance(key, tuple) else key
+
+
+def _order_key(data: Any) -> tuple[str, int] | None:
+    return None if data is None else (str(data[0]), int(data[1]))
 
 
 def _t(x: Any) -> int:
@@ -316,6 +321,7 @@ class StreamEngine:
                     o.leaves,
                     o.open,
                     o.last_t,
+                    _plain(o.key),
                 ]
                 for k, o in st.orders.items()
             },
@@ -358,7 +364,7 @@ class StreamEngine:
         for k, v in data["orders"].items():
             st.orders[k] = _Order(
                 float(v[0]), float(v[1]), float(v[2]), float(v[3]), bool(v[4]), float(v[5]),
-                float(v[6]), bool(v[7]), int(v[8]),
+                float(v[6]), bool(v[7]), int(v[8]), _order_key(v[9]),
             )  # fmt: skip
         st.windows = {
             int(g): {key(k): _Win.from_data(w) for k, w in rows}
@@ -426,7 +432,7 @@ class StreamEngine:
         oid = str(rec.get("order_id"))
         order = st.orders.get(oid)
         if order is None:
-            order = st.orders[oid] = _Order()
+            order = st.orders[oid] = _Order(key=None if trader is None else (trader, side))
         leaves_before, open_before, limit_before = order.leaves, order.open, order.limit
         if etype == NEW:
             order.t_new = float(now)
@@ -457,16 +463,16 @@ class StreamEngine:
             "mid": (bid + ask) / 2.0 if (bid > 0 and ask > 0) else NAN,
         }
 
-        # gauges of the trader's open orders on this side
-        if trader is not None:
-            gkey = (trader, side)
+        # gauges of the trader's open orders on this side (the order's own trader and side)
+        gkey = order.key
+        if gkey is not None:
             gauge = st.gauges.get(gkey)
             if gauge is None:
                 gauge = st.gauges[gkey] = [0.0, 0.0, 0.0]
             gauge[0] += order.leaves - leaves_before
             gauge[1] += float(order.open) - float(open_before)
             if open_before and not math.isnan(limit_before):
-                lk = (trader, side, limit_before)
+                lk = (*gkey, limit_before)
                 left = st.levels[lk] - 1
                 if left:
                     st.levels[lk] = left
@@ -474,7 +480,7 @@ class StreamEngine:
                     del st.levels[lk]
                     gauge[2] -= 1.0
             if order.open and not math.isnan(order.limit):
-                lk = (trader, side, order.limit)
+                lk = (*gkey, order.limit)
                 count = st.levels.get(lk, 0)
                 st.levels[lk] = count + 1
                 if count == 0:
