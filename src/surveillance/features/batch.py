@@ -132,7 +132,12 @@ def _sparse(values: FloatArray, op: np.ufunc) -> list[FloatArray]:
 
 
 class _Windows:
-    """Window queries: for every event, its key's entering events in ``(t - w, t]``."""
+    """Window queries: for every event, its key's entering events in ``(t - w, t]``.
+
+    Entering events are sorted by (key, arrival); queries are answered with binary
+    searches of sorted needles (sorted by query key then arrival, which within a key is
+    also time order), cached per entering set and per query key.
+    """
 
     def __init__(self, ea: EventArrays, keys: _Keys) -> None:
         self.ea = ea
@@ -140,43 +145,73 @@ class _Windows:
         self.times = np.unique(ea.eff_t)
         self.rank = np.searchsorted(self.times, ea.eff_t)
         self.idx = np.arange(ea.n, dtype=np.int64)
+        self._entering: dict[str, tuple[IntArray, IntArray, IntArray]] = {}
+        self._queries: dict[str, tuple[IntArray, IntArray, BoolArray]] = {}
+        self._thresholds: dict[int, IntArray] = {}
+
+    def _enter(
+        self, name: str, enter_key: IntArray, enter: BoolArray
+    ) -> tuple[IntArray, IntArray, IntArray]:
+        got = self._entering.get(name)
+        if got is None:
+            sel = np.flatnonzero(enter & (enter_key >= 0))
+            g = enter_key[sel]
+            order = np.argsort(g, kind="stable")  # sel is ascending: (key, arrival) order
+            sel, g = sel[order], g[order]
+            comp_i = g * np.int64(self.ea.n + 1) + sel
+            comp_t = g * np.int64(len(self.times) + 1) + self.rank[sel]
+            got = self._entering[name] = (sel, comp_i, comp_t)
+        return got
+
+    def _query(self, name: str, query_key: IntArray) -> tuple[IntArray, IntArray, BoolArray]:
+        got = self._queries.get(name)
+        if got is None:
+            valid = query_key >= 0
+            q = np.where(valid, query_key, 0)
+            order = np.argsort(q, kind="stable")
+            got = self._queries[name] = (order, q[order], valid)
+        return got
+
+    def _threshold(self, w_ns: int) -> IntArray:
+        got = self._thresholds.get(w_ns)
+        if got is None:
+            got = np.searchsorted(self.times, self.ea.eff_t - w_ns, side="right") - 1
+            self._thresholds[w_ns] = got
+        return got
 
     def ranges(
         self,
+        names: tuple[str, str],
         enter_key: IntArray,
         query_key: IntArray,
-        enter: np.ndarray,
+        enter: BoolArray,
         w_ns: int,
     ) -> tuple[IntArray, IntArray, IntArray]:
         """Sorted positions of entering events, and each query's window [lo, hi) in them."""
-        ea = self.ea
-        sel = np.flatnonzero(enter & (enter_key >= 0))
-        g = enter_key[sel]
-        order = np.lexsort((sel, g))
-        sel, g = sel[order], g[order]
-        n1 = np.int64(ea.n + 1)
+        sel, comp_i, comp_t = self._enter(names[0], enter_key, enter)
+        order, q_sorted, valid = self._query(names[1], query_key)
+        n1 = np.int64(self.ea.n + 1)
         r1 = np.int64(len(self.times) + 1)
-        comp_i = g * n1 + sel
-        comp_t = g * r1 + self.rank[sel]
-        valid = query_key >= 0
-        q = np.where(valid, query_key, 0)
-        hi = np.searchsorted(comp_i, q * n1 + self.idx, side="right")
-        threshold = np.searchsorted(self.times, ea.eff_t - w_ns, side="right") - 1
-        lo = np.searchsorted(comp_t, q * r1 + threshold, side="right")
+        hi = np.empty(self.ea.n, dtype=np.int64)
+        lo = np.empty(self.ea.n, dtype=np.int64)
+        hi[order] = np.searchsorted(comp_i, q_sorted * n1 + order, side="right")
+        thr = self._threshold(w_ns)[order]
+        lo[order] = np.searchsorted(comp_t, q_sorted * r1 + thr, side="right")
         hi = np.where(valid, hi, 0)
         lo = np.where(valid, np.minimum(lo, hi), 0)
-        return sel, lo.astype(np.int64), hi.astype(np.int64)
+        return sel, lo, hi
 
     def aggregate(
         self,
+        names: tuple[str, str],
         enter_key: IntArray,
         query_key: IntArray,
-        enter: np.ndarray,
+        enter: BoolArray,
         w_ns: int,
         agg: Agg,
         values: FloatArray | None,
     ) -> FloatArray:
-        sel, lo, hi = self.ranges(enter_key, query_key, enter, w_ns)
+        sel, lo, hi = self.ranges(names, enter_key, query_key, enter, w_ns)
         valid = query_key >= 0
         count = (hi - lo).astype(np.float64)
         if agg is Agg.COUNT:
@@ -220,25 +255,18 @@ class _Windows:
 
 
 def _distinct(
-    ea: EventArrays,
-    enter_key: IntArray,
-    query_key: IntArray,
-    enter: np.ndarray,
-    w_ns: int,
-    values: IntArray,
+    ea: EventArrays, enter_key: IntArray, enter: BoolArray, w_ns: int, values: IntArray
 ) -> FloatArray:
+    """Distinct values in the key's window, on the events that enter it (NaN elsewhere)."""
     out = np.full(ea.n, np.nan)
     states: dict[int, DistinctWindow] = {}
-    active = np.flatnonzero((enter & (enter_key >= 0)) | (query_key >= 0))
     t = ea.eff_t
-    for i in active.tolist():
-        k = int(enter_key[i])
-        if k >= 0 and enter[i] and values[i] >= 0:
-            states.setdefault(k, DistinctWindow(w_ns)).add(int(t[i]), int(values[i]))
-        q = int(query_key[i])
-        if q >= 0:
-            state = states.get(q)
-            out[i] = state.query(int(t[i])) if state is not None else 0.0
+    for i in np.flatnonzero(enter & (enter_key >= 0) & (values >= 0)).tolist():
+        state = states.get(int(enter_key[i]))
+        if state is None:
+            state = states[int(enter_key[i])] = DistinctWindow(w_ns)
+        state.add(int(t[i]), int(values[i]))
+        out[i] = state.query(int(t[i]))
     return out
 
 
@@ -337,19 +365,22 @@ def compute_batch(
         w_ns = int(w.seconds * NS)
         if w.agg is Agg.DISTINCT:
             values = ea.cpty if w.value == "counterparty" else ea.trader
-            aggs[w.name] = _distinct(ea, enter_key, query_key, enter, w_ns, values)
+            aggs[w.name] = _distinct(ea, enter_key, enter, w_ns, values)
             continue
         v = _window_values(ea, prims, w)
         if v is not None:
             enter = enter & np.isfinite(v)
-        aggs[w.name] = windows.aggregate(enter_key, query_key, enter, w_ns, w.agg, v)
+        enter_kind = "side" if w.key is Key.TRADER_OPPOSITE else w.key.value
+        names = (f"{enter_kind}|{w.when.value}|{w.value}", w.key.value)
+        aggs[w.name] = windows.aggregate(names, enter_key, query_key, enter, w_ns, w.agg, v)
     if spec.gauges:
         owner_key, deltas = _gauge_deltas(ea, state, keys)
         everyone = np.ones(ea.n, dtype=bool)
         for gauge in spec.gauges:
             query = keys.side if gauge.key is Key.TRADER_SIDE else keys.opp
+            names = ("order-key", gauge.key.value)
             aggs[gauge.name] = windows.aggregate(
-                owner_key, query, everyone, int(INFINITE_NS), Agg.SUM, deltas[gauge.kind]
+                names, owner_key, query, everyone, int(INFINITE_NS), Agg.SUM, deltas[gauge.kind]
             )
     for cycle in spec.cycles:
         aggs[cycle.name] = _cycles(ea, int(cycle.seconds * NS))

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from surveillance.errors import SchemaError
 from surveillance.schema.event import REQUIRED_FIELDS
@@ -62,89 +63,112 @@ class EventArrays:
     trader_names: tuple[str, ...]
 
 
-def _codes(values: pd.Series) -> IntArray:
-    codes, _ = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype(np.int64)
+def _column(table: pa.Table, name: str) -> pa.Array:
+    if name in table.column_names:
+        return table.column(name).combine_chunks()
+    return pa.nulls(table.num_rows)
 
 
-def _col(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name in frame.columns:
-        return frame[name]
-    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+def _floats(table: pa.Table, name: str) -> FloatArray:
+    col = _column(table, name)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = pc.cast(col, pa.float64(), safe=False)
+    col = pc.cast(col, pa.float64())
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _num(frame: pd.DataFrame, name: str) -> FloatArray:
-    return pd.to_numeric(_col(frame, name), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
+def _index_in(table: pa.Table, name: str, values: list[str]) -> npt.NDArray[np.float64]:
+    """Position of each value in ``values`` (NaN where absent or null)."""
+    col = pc.cast(_column(table, name), pa.string())
+    idx = pc.index_in(col, value_set=pa.array(values))
+    return np.asarray(pc.cast(idx, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _first_bad(table: pa.Table, name: str, codes: FloatArray) -> None:
+    bad = np.flatnonzero(np.isnan(codes))
+    if len(bad):
+        row = int(bad[0])
+        raise SchemaError(f"row {row}, field {name}: unknown {_column(table, name)[row].as_py()!r}")
 
 
 def watermark(t: IntArray, inst: IntArray) -> IntArray:
     """Running maximum of the timestamp per instrument, in arrival order."""
     frame = pd.DataFrame({"inst": inst, "t": t})
-    return frame.groupby("inst", sort=False)["t"].cummax().to_numpy(dtype=np.int64)
+    return np.asarray(frame.groupby("inst", sort=False)["t"].cummax().to_numpy(), dtype=np.int64)
+
+
+def _encode(arr: pa.Array) -> tuple[IntArray, list[str]]:
+    enc = pc.dictionary_encode(pc.cast(arr, pa.string()))
+    idx = pc.fill_null(pc.cast(enc.indices, pa.int64()), -1)
+    return np.asarray(
+        idx.to_numpy(zero_copy_only=False), dtype=np.int64
+    ), enc.dictionary.to_pylist()
 
 
 def event_arrays(
     events: pa.Table | pd.DataFrame, owners: Mapping[str, str] | None = None
 ) -> EventArrays:
-    frame = events.to_pandas() if isinstance(events, pa.Table) else events
-    missing = [c for c in REQUIRED_FIELDS if c not in frame.columns]
+    """Columns of a canonical event table as arrays (validated events are assumed; the
+    required fields and the codes of event type and side are still checked)."""
+    table = (
+        events
+        if isinstance(events, pa.Table)
+        else pa.Table.from_pandas(events, preserve_index=False)
+    )
+    missing = [c for c in REQUIRED_FIELDS if c not in table.column_names]
     if missing:
         raise SchemaError(f"events: required column(s) missing: {missing}")
-    frame = frame.reset_index(drop=True)
-    ts = frame["timestamp"]
-    if pd.api.types.is_datetime64_any_dtype(ts):
-        t = np.asarray(pd.to_datetime(ts, utc=True).astype("int64").to_numpy(), dtype=np.int64)
-    else:
-        t = np.asarray(pd.to_numeric(ts, errors="raise").to_numpy(), dtype=np.int64)
-    etype = frame["event_type"].map(EVENT_CODES)
-    if etype.isna().any():
-        row = int(np.flatnonzero(etype.isna().to_numpy())[0])
-        raise SchemaError(f"row {row}, field event_type: unknown {frame['event_type'].iloc[row]!r}")
-    side = frame["side"].map({"BUY": 1, "SELL": -1})
-    if side.isna().any():
-        row = int(np.flatnonzero(side.isna().to_numpy())[0])
-        raise SchemaError(f"row {row}, field side: unknown {frame['side'].iloc[row]!r}")
-    otype = _col(frame, "order_type").map({"MARKET": 1.0, "LIMIT": 0.0, "STOP": 0.0})
-    inst = _codes(frame["instrument_id"])
-    trader_col = _col(frame, "trader_id").astype("string")
-    cpty_col = _col(frame, "counterparty_id").astype("string")
+    n = table.num_rows
+    ts = _column(table, "timestamp")
+    if pa.types.is_timestamp(ts.type):
+        ts = pc.cast(pc.cast(ts, pa.timestamp("ns", tz=ts.type.tz)), pa.int64())
+    t = np.asarray(pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    etype = _index_in(table, "event_type", ["NEW", "MODIFY", "CANCEL", "FILL"])
+    _first_bad(table, "event_type", etype)
+    side = _index_in(table, "side", ["BUY", "SELL"])
+    _first_bad(table, "side", side)
+    otype = _index_in(table, "order_type", ["MARKET", "LIMIT", "STOP"])
+    is_market = np.where(np.isnan(otype), np.nan, (otype == 0).astype(np.float64))
+    inst, _ = _encode(_column(table, "instrument_id"))
     # one code space for traders and counterparties, so self-trades compare by code
-    lookup = {v: i for i, v in enumerate(pd.concat([trader_col, cpty_col]).dropna().unique())}
-    trader = trader_col.map(lookup).fillna(-1).to_numpy(dtype=np.int64)
-    cpty = cpty_col.map(lookup).fillna(-1).to_numpy(dtype=np.int64)
-    trader_names = tuple(lookup)
+    both = pa.concat_arrays(
+        [
+            pc.cast(_column(table, "trader_id"), pa.string()),
+            pc.cast(_column(table, "counterparty_id"), pa.string()),
+        ]
+    )
+    people, names = _encode(both)
+    trader, cpty = people[:n], people[n:]
     if owners:
         owner_codes = {o: i for i, o in enumerate(sorted(set(owners.values())))}
         per_trader = np.asarray(
-            [owner_codes.get(owners.get(name, ""), -1) for name in trader_names] + [-1],
-            dtype=np.int64,
+            [owner_codes.get(owners.get(name, ""), -1) for name in names] + [-1], dtype=np.int64
         )
-        owner = per_trader[trader]  # -1 indexes the trailing -1
+        owner = per_trader[trader]  # code -1 picks the trailing -1
         cpty_owner = per_trader[cpty]
     else:
-        owner = np.full(len(frame), -1, dtype=np.int64)
+        owner = np.full(n, -1, dtype=np.int64)
         cpty_owner = owner.copy()
-    order = _codes(frame["instrument_id"].astype(str) + "\x1f" + frame["order_id"].astype(str))
+    oid, odict = _encode(_column(table, "order_id"))
+    order = inst * np.int64(len(odict) + 1) + oid
     return EventArrays(
-        n=len(frame),
+        n=n,
         t=t,
         eff_t=watermark(t, inst),
-        etype=np.asarray(etype.to_numpy(), dtype=np.int8),
-        side=np.asarray(side.to_numpy(), dtype=np.int8),
-        is_market=np.asarray(otype.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64),
-        qty=_num(frame, "quantity"),
-        price=_num(frame, "price"),
-        bid=_num(frame, "bid_price"),
-        ask=_num(frame, "ask_price"),
-        bid_size=_num(frame, "bid_size"),
-        ask_size=_num(frame, "ask_size"),
+        etype=etype.astype(np.int8),
+        side=np.where(side == 0, 1, -1).astype(np.int8),
+        is_market=is_market,
+        qty=_floats(table, "quantity"),
+        price=_floats(table, "price"),
+        bid=_floats(table, "bid_price"),
+        ask=_floats(table, "ask_price"),
+        bid_size=_floats(table, "bid_size"),
+        ask_size=_floats(table, "ask_size"),
         inst=inst,
         trader=trader,
         cpty=cpty,
         order=order,
         owner=owner,
         cpty_owner=cpty_owner,
-        trader_names=trader_names,
+        trader_names=tuple(names),
     )

@@ -45,7 +45,7 @@ class Agg(StrEnum):
     VAR = "var"
     MIN = "min"
     MAX = "max"
-    DISTINCT = "distinct"
+    DISTINCT = "distinct"  # read on the events that enter the window only (NaN elsewhere)
     LAST = "last"
 
 

@@ -534,12 +534,13 @@ class StreamEngine:
             k = keys["trader"] if w.key is Key.TRADER else keys["inst"]
             value = cpty if w.value == "counterparty" else trader
             if k is not None and etype in _ENTERS[w.when] and value is not None:
-                per.setdefault(k, DistinctWindow(int(w.seconds * NS))).add(now, value)
-            if k is None:
-                aggs[w.name] = NAN
-            else:
                 d = per.get(k)
-                aggs[w.name] = float(d.query(now)) if d is not None else 0.0
+                if d is None:
+                    d = per[k] = DistinctWindow(int(w.seconds * NS))
+                d.add(now, value)
+                aggs[w.name] = float(d.query(now))
+            else:
+                aggs[w.name] = NAN  # distinct counts are read on entering events only
 
         for c in self.spec.cycles:
             hit = NAN
