@@ -305,7 +305,8 @@ def _gauge_deltas(
     sub = np.concatenate([np.zeros(rem.sum(), np.int64), np.ones(add.sum(), np.int64)])
     delta = np.concatenate([-np.ones(rem.sum()), np.ones(add.sum())])
     px = np.concatenate([limit_before[rem], limit[add]])
-    level_key = pd.factorize(pd.MultiIndex.from_arrays([owner_key[ev], px]))[0]
+    _, px_code = np.unique(px, return_inverse=True)
+    level_key = owner_key[ev] * np.int64(len(px) + 1) + px_code
     order = np.lexsort((sub, ev, level_key))
     lk, d, e = level_key[order], delta[order], ev[order]
     count_after = _group_cumsum(lk, d)
@@ -385,4 +386,6 @@ def compute_batch(
     for cycle in spec.cycles:
         aggs[cycle.name] = _cycles(ea, int(cycle.seconds * NS))
     ids = {"trader": ea.trader, "cpty": ea.cpty, "owner": ea.owner, "cpty_owner": ea.cpty_owner}
-    return pd.DataFrame(derive(spec, prims, aggs, ids))
+    features = derive(spec, prims, aggs, ids)
+    matrix = np.column_stack([features[name] for name in spec.names]) if ea.n else None
+    return pd.DataFrame(matrix, columns=list(spec.names), dtype=np.float64)
