@@ -53,6 +53,11 @@ class _Group:
     enters: frozenset[int]
     value: str | None
     members: tuple[tuple[str, Agg, bool], ...]  # (window name, aggregate, query the opposite side)
+    sums: bool = False  # keep running sums (sum, mean, variance)
+    mins: bool = False
+    maxs: bool = False
+    own: bool = False  # some member reads the event's own key
+    opp: bool = False  # some member reads the opposite side's key
 
 
 def _groups(spec: FeatureSpec) -> tuple[_Group, ...]:
@@ -64,7 +69,18 @@ def _groups(spec: FeatureSpec) -> tuple[_Group, ...]:
         bucket = (kind, int(w.seconds * NS), w.when, w.value)
         buckets.setdefault(bucket, []).append((w.name, w.agg, w.key is Key.TRADER_OPPOSITE))
     return tuple(
-        _Group(kind, w_ns, _ENTERS[when], value, tuple(members))
+        _Group(
+            kind,
+            w_ns,
+            _ENTERS[when],
+            value,
+            tuple(members),
+            sums=any(a in (Agg.SUM, Agg.MEAN, Agg.VAR) for _, a, _ in members),
+            mins=any(a is Agg.MIN for _, a, _ in members),
+            maxs=any(a is Agg.MAX for _, a, _ in members),
+            own=any(not o for _, _, o in members),
+            opp=any(o for _, _, o in members),
+        )
         for (kind, w_ns, when, value), members in buckets.items()
     )
 
@@ -244,6 +260,25 @@ class StreamEngine:
         self.maintenance_every = maintenance_every
         self.groups = _groups(spec)
         self.distincts = tuple(w for w in spec.windows if w.agg is Agg.DISTINCT)
+        slots = {GaugeKind.OPEN_QTY: 0, GaugeKind.OPEN_ORDERS: 1, GaugeKind.OPEN_LEVELS: 2}
+        self._gauges = tuple((g.name, g.key is Key.TRADER_SIDE, slots[g.kind]) for g in spec.gauges)
+        self._cycles = tuple((c.name, int(c.seconds * NS)) for c in spec.cycles)
+        self._distincts = tuple(
+            (
+                w.name,
+                w.key is Key.TRADER,
+                w.value == "counterparty",
+                _ENTERS[w.when],
+                int(w.seconds * NS),
+            )
+            for w in self.distincts
+        )
+        self._agg_names = (
+            [name for g in self.groups for name, _, _ in g.members]
+            + [d[0] for d in self._distincts]
+            + [c[0] for c in self._cycles]
+            + [g[0] for g in self._gauges]
+        )
         self.states: dict[str, InstrumentState] = {}
         self._close_s = self.config.close_seconds()
         self._fast_ns = self.config.fast_cancel_s * NS
@@ -263,7 +298,7 @@ class StreamEngine:
         shard are skipped (a Kinesis retry), so they never count twice.
         """
         cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-        aggs: dict[str, list[float]] = {}
+        aggs: dict[str, list[float]] = {name: [] for name in self._agg_names}
         ids: dict[str, list[int]] = {"trader": [], "cpty": [], "owner": [], "cpty_owner": []}
         codes: dict[Hashable, int] = {}
         positions: list[int] = []
@@ -277,7 +312,7 @@ class StreamEngine:
             for c in COLUMNS:
                 cols[c].append(ev[c])
             for name, value in agg.items():
-                aggs.setdefault(name, []).append(value)
+                aggs[name].append(value)
             trader, cpty = ev["trader"], ev["cpty"]
             ids["trader"].append(-1 if trader is None else codes.setdefault(trader, len(codes)))
             ids["cpty"].append(-1 if cpty is None else codes.setdefault(cpty, len(codes)))
@@ -503,63 +538,69 @@ class StreamEngine:
             if wins is None:
                 wins = st.windows[gi] = {}
             k = keys[g.kind]
-            v = 1.0 if g.value is None else values[g.value]
-            sums = any(a in (Agg.SUM, Agg.MEAN, Agg.VAR) for _, a, _ in g.members)
-            mins = any(a is Agg.MIN for _, a, _ in g.members)
-            maxs = any(a is Agg.MAX for _, a, _ in g.members)
             limit = now - g.w_ns
-            if k is not None and etype in g.enters and not math.isnan(v):
-                win = wins.get(k)
-                if win is None:
-                    win = wins[k] = _Win()
-                win.add(now, v, sums, mins, maxs)
+            if k is not None and etype in g.enters:
+                v = 1.0 if g.value is None else values[g.value]
+                if v == v:  # not NaN
+                    win = wins.get(k)
+                    if win is None:
+                        win = wins[k] = _Win()
+                    win.add(now, v, g.sums, g.mins, g.maxs)
+            own_win = opp_win = None
+            if g.own and k is not None:
+                own_win = wins.get(k)
+                if own_win is not None:
+                    own_win.evict(limit, g.sums)
+            if g.opp and opposite is not None:
+                opp_win = wins.get(opposite)
+                if opp_win is not None:
+                    opp_win.evict(limit, g.sums)
             for name, agg, opp in g.members:
-                qk = opposite if opp else k
-                if qk is None:
+                if (opposite if opp else k) is None:
                     aggs[name] = NAN
                     continue
-                win = wins.get(qk)
-                if win is None:
-                    aggs[name] = 0.0 if agg in (Agg.COUNT, Agg.SUM) else NAN
-                    continue
-                win.evict(limit, sums)
-                aggs[name] = win.value(agg)
-                if not win.entries:
-                    del wins[qk]
+                win = opp_win if opp else own_win
+                if win is None or not win.entries:
+                    aggs[name] = 0.0 if agg is Agg.COUNT or agg is Agg.SUM else NAN
+                else:
+                    aggs[name] = win.value(agg)
+            if own_win is not None and not own_win.entries:
+                del wins[k]
+            if opp_win is not None and not opp_win.entries:
+                del wins[opposite]
 
-        for w in self.distincts:
-            per = st.distinct.get(w.name)
+        for dname, by_trader, of_cpty, enters, d_ns in self._distincts:
+            per = st.distinct.get(dname)
             if per is None:
-                per = st.distinct[w.name] = {}
-            k = keys["trader"] if w.key is Key.TRADER else keys["inst"]
-            value = cpty if w.value == "counterparty" else trader
-            if k is not None and etype in _ENTERS[w.when] and value is not None:
+                per = st.distinct[dname] = {}
+            k = keys["trader"] if by_trader else keys["inst"]
+            value = cpty if of_cpty else trader
+            if k is not None and etype in enters and value is not None:
                 d = per.get(k)
                 if d is None:
-                    d = per[k] = DistinctWindow(int(w.seconds * NS))
+                    d = per[k] = DistinctWindow(d_ns)
                 d.add(now, value)
-                aggs[w.name] = float(d.query(now))
+                aggs[dname] = float(d.query(now))
             else:
-                aggs[w.name] = NAN  # distinct counts are read on entering events only
+                aggs[dname] = NAN  # distinct counts are read on entering events only
 
-        for c in self.spec.cycles:
+        for cname, c_ns in self._cycles:
             hit = NAN
             if etype == FILL and trader is not None and cpty is not None:
-                graph = st.cycles.get(c.name)
+                graph = st.cycles.get(cname)
                 if graph is None:
-                    graph = st.cycles[c.name] = CycleGraph(int(c.seconds * NS))
+                    graph = st.cycles[cname] = CycleGraph(c_ns)
                 seller, buyer = (cpty, trader) if side > 0 else (trader, cpty)
                 hit = 1.0 if graph.add_and_check(now, seller, buyer, qty) else 0.0
-            aggs[c.name] = hit
+            aggs[cname] = hit
 
-        for gauge_spec in self.spec.gauges:
-            gk = keys["side"] if gauge_spec.key is Key.TRADER_SIDE else opposite
+        for name, same, slot in self._gauges:
+            gk = keys["side"] if same else opposite
             if gk is None:
-                aggs[gauge_spec.name] = NAN
-                continue
-            g3 = st.gauges.get(gk)
-            index = {GaugeKind.OPEN_QTY: 0, GaugeKind.OPEN_ORDERS: 1, GaugeKind.OPEN_LEVELS: 2}
-            aggs[gauge_spec.name] = 0.0 if g3 is None else g3[index[gauge_spec.kind]]
+                aggs[name] = NAN
+            else:
+                g3 = st.gauges.get(gk)
+                aggs[name] = 0.0 if g3 is None else g3[slot]
 
         st.events += 1
         if st.events % self.maintenance_every == 0:
@@ -591,9 +632,8 @@ class StreamEngine:
         st.orders = {k: o for k, o in st.orders.items() if o.last_t > limit}
         for gi, g in enumerate(self.groups):
             wins = st.windows.get(gi, {})
-            sums = any(a in (Agg.SUM, Agg.MEAN, Agg.VAR) for _, a, _ in g.members)
             for k in list(wins):
-                wins[k].evict(now - g.w_ns, sums)
+                wins[k].evict(now - g.w_ns, g.sums)
                 if not wins[k].entries:
                     del wins[k]
         for per in st.distinct.values():
