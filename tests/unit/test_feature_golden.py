@@ -47,7 +47,9 @@ def both(rows: list[dict[str, Any]], owners: dict[str, str] | None = None) -> li
     batch = compute_batch(frame, DEFAULT_SPEC, owners=owners)
     engine = StreamEngine(DEFAULT_SPEC, owners=owners)
     stream = pd.concat([engine.process([r]) for r in records_of(frame)], ignore_index=True)
-    return [batch, stream]
+    single = StreamEngine(DEFAULT_SPEC, owners=owners)
+    one = pd.DataFrame([single.process_one(r) for r in records_of(frame)], columns=batch.columns)
+    return [batch, stream, one]
 
 
 def values(rows: list[dict[str, Any]], name: str, **kw: Any) -> list[list[float]]:

@@ -106,7 +106,7 @@ def test_batch_and_stream_agree_on_random_sequences(
     records = records_of(frame)
 
     one = StreamEngine(DEFAULT_SPEC, owners=OWNERS)
-    by_event = pd.concat([one.process([r]) for r in records], ignore_index=True)
+    by_event = pd.DataFrame([one.process_one(r) for r in records], columns=batch.columns)
     assert_same(batch, by_event)
 
     engine = StreamEngine(DEFAULT_SPEC, owners=OWNERS)

@@ -7,7 +7,9 @@ so the two engines cannot disagree here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -128,4 +130,113 @@ def derive(
         else:  # pragma: no cover - every Op is handled above
             raise AssertionError(f.op)
         out[f.name] = value.astype(np.float64)
+    return out
+
+
+# ---------------------------------------------------------------- one event, no numpy
+#
+# The event-by-event path: the same formulas as ``primitives`` and ``derive`` on Python
+# floats, in the same order of operations (so the same IEEE results), without the
+# per-call cost of numpy on arrays of one. The parity tests run both paths.
+
+_NAN = float("nan")
+
+
+def _div1(a: float, b: float) -> float:
+    return a / b if b != 0 else _NAN
+
+
+def primitives_one(c: Mapping[str, Any], close_s: float | None) -> dict[str, float]:
+    et = c["etype"]
+    side = float(c["side"])
+    qty = c["qty"]
+    bid, ask = c["bid"], c["ask"]
+    has_book = math.isfinite(bid) and math.isfinite(ask) and bid > 0 and ask > 0
+    mid = (bid + ask) / 2.0 if has_book else _NAN
+    same_touch = bid if side > 0 else ask
+    price = c["price"]
+    dist = (same_touch - price) * side / mid * 1e4 if has_book and math.isfinite(price) else _NAN
+    to_close = _NAN if close_s is None else close_s - (c["t"] % (86_400 * NS)) / NS
+    return {
+        "is_new": float(et == NEW),
+        "is_modify": float(et == MODIFY),
+        "is_cancel": float(et == CANCEL),
+        "is_fill": float(et == FILL),
+        "side_sign": side,
+        "is_market": c["is_market"],
+        "qty": qty,
+        "signed_qty": qty * side,
+        "log_qty": math.log1p(max(qty, 0.0)) if qty == qty else _NAN,
+        "price": price,
+        "mid": mid,
+        "spread_bps": (ask - bid) / mid * 1e4 if has_book else _NAN,
+        "touch_imbalance": _div1(c["bid_size"] - c["ask_size"], c["bid_size"] + c["ask_size"]),
+        "same_touch_size": c["bid_size"] if side > 0 else c["ask_size"],
+        "distance_bps": dist,
+        "seconds_to_close": to_close,
+        "order_age_s": c["order_age_s"],
+        "order_mods": c["order_mods"],
+        "order_filled": c["order_filled"],
+        "order_total": c["order_total"],
+        "order_leaves": c["order_leaves"],
+        "order_unfilled": float(c["order_filled"] == 0),
+        "has_trader": float(c["trader"] >= 0),
+        "has_counterparty": float(c["cpty"] >= 0),
+        "has_book": float(has_book),
+    }
+
+
+def derive_one(
+    spec: FeatureSpec,
+    prims: Mapping[str, float],
+    aggs: Mapping[str, float],
+    ids: Mapping[str, int],
+) -> dict[str, float]:
+    """``derive`` for one event, on Python floats."""
+    fill = prims["is_fill"] == 1.0
+    cancel = prims["is_cancel"] == 1.0
+    out: dict[str, float] = {}
+    for f in spec.features:
+        op = f.op
+        if op is Op.EQUAL or op is Op.LINKED:
+            a, b = (
+                (ids["trader"], ids["cpty"])
+                if op is Op.EQUAL
+                else (ids["owner"], ids["cpty_owner"])
+            )
+            out[f.name] = float(a == b) if (a >= 0 and b >= 0 and fill) else _NAN
+            continue
+        x: list[float] = [prims[n] if n in prims else aggs[n] for n in f.inputs]
+        value: float
+        if op is Op.COPY:
+            value = float(x[0])
+        elif op is Op.RATIO:
+            value = _div1(x[0], x[1])
+        elif op is Op.RATIO1:
+            value = _div1(x[0], x[1] + 1.0)
+        elif op is Op.ZSCORE:
+            xa, mean, var = x
+            flat = var <= VAR_EPS * mean * mean
+            if not (math.isfinite(mean) and math.isfinite(xa)):
+                value = _NAN
+            elif flat and math.isfinite(var):
+                value = 0.0
+            else:
+                value = (xa - mean) / math.sqrt(1.0 if flat else var)
+        elif op is Op.BPS_DIFF:
+            value = _div1(x[0] - x[1], x[1]) * 1e4
+        elif op is Op.RANGE_BPS:
+            value = _div1(x[0] - x[1], x[2]) * 1e4
+        elif op is Op.RATE_RATIO:
+            wa, wb = f.params
+            value = _div1(x[0] / wa, x[1] / wb)
+        elif op is Op.ONLY_CANCEL:
+            value = x[0] if cancel else _NAN
+        elif op is Op.ONLY_FILL:
+            value = x[0] if fill else _NAN
+        elif op is Op.FILL_COMPLETES:
+            value = float(x[0] <= 0) if (fill and math.isfinite(x[0])) else _NAN
+        else:  # pragma: no cover - every Op is handled above
+            raise AssertionError(op)
+        out[f.name] = float(value)
     return out

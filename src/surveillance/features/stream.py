@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from surveillance.errors import SchemaError
-from surveillance.features.derive import VAR_EPS, derive, primitives
+from surveillance.features.derive import VAR_EPS, derive, derive_one, primitives, primitives_one
 from surveillance.features.inputs import CANCEL, EVENT_CODES, FILL, MODIFY, NEW, NS, FeatureConfig
 from surveillance.features.kernels import CycleGraph, DistinctWindow
 from surveillance.features.spec import Agg, FeatureSpec, GaugeKind, Key, When, Window
@@ -335,6 +335,29 @@ class StreamEngine:
         id_arrays = {k: np.asarray(v, dtype=np.int64) for k, v in ids.items()}
         out = derive(self.spec, prims, agg_arrays, id_arrays)
         return pd.DataFrame(out, index=pd.Index(positions))
+
+    def process_one(
+        self, record: Mapping[str, Any], shard: str | None = None, sequence: str | int | None = None
+    ) -> dict[str, float] | None:
+        """The event-by-event path: apply one record and return its features (None when the
+        record is a replay), with no numpy or pandas on the way."""
+        row = self._apply(record, shard, None if sequence is None else int(sequence), 0)
+        if row is None:
+            return None
+        ev, aggs = row
+        trader, cpty = ev["trader"], ev["cpty"]
+        ev["trader"] = -1 if trader is None else 0
+        ev["cpty"] = -1 if cpty is None else (0 if cpty == trader else 1)
+        own = self.owners.get(trader) if trader is not None else None
+        other = self.owners.get(cpty) if cpty is not None else None
+        ids = {
+            "trader": ev["trader"],
+            "cpty": ev["cpty"],
+            "owner": -1 if own is None else 0,
+            "cpty_owner": -1 if other is None else (0 if other == own else 1),
+        }
+        prims = primitives_one(ev, self._close_s)
+        return derive_one(self.spec, prims, aggs, ids)
 
     def snapshot(self, instrument: str) -> bytes:
         """The instrument's whole state as bytes (JSON, compressed): no code, only data."""
