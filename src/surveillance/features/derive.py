@@ -186,57 +186,80 @@ def primitives_one(c: Mapping[str, Any], close_s: float | None) -> dict[str, flo
     }
 
 
-def derive_one(
-    spec: FeatureSpec,
-    prims: Mapping[str, float],
-    aggs: Mapping[str, float],
-    ids: Mapping[str, int],
-) -> dict[str, float]:
-    """``derive`` for one event, on Python floats."""
-    fill = prims["is_fill"] == 1.0
-    cancel = prims["is_cancel"] == 1.0
-    out: dict[str, float] = {}
+def compile_one(spec: FeatureSpec) -> Any:
+    """``derive`` for one event, compiled for one spec: the spec becomes one Python function with
+    the features as straight-line expressions (the same formulas, evaluated the same
+    way), which is several times faster than walking the spec for every event."""
+    lines = [
+        "def derived(p, g, ids):",
+        "    nan = _NAN",
+        "    fill = p['is_fill'] == 1.0",
+        "    cancel = p['is_cancel'] == 1.0",
+        "    out = {}",
+    ]
+    prim_names = set(PRIMITIVE_NAMES)
+
+    def ref(name: str) -> str:
+        return f"p[{name!r}]" if name in prim_names else f"g[{name!r}]"
+
     for f in spec.features:
-        op = f.op
-        if op is Op.EQUAL or op is Op.LINKED:
-            a, b = (
-                (ids["trader"], ids["cpty"])
-                if op is Op.EQUAL
-                else (ids["owner"], ids["cpty_owner"])
+        x = [ref(n) for n in f.inputs]
+        target = f"out[{f.name!r}]"
+        if f.op is Op.EQUAL or f.op is Op.LINKED:
+            a, b = ("'trader'", "'cpty'") if f.op is Op.EQUAL else ("'owner'", "'cpty_owner'")
+            lines.append(
+                f"    {target} = float(ids[{a}] == ids[{b}]) "
+                f"if (ids[{a}] >= 0 and ids[{b}] >= 0 and fill) else nan"
             )
-            out[f.name] = float(a == b) if (a >= 0 and b >= 0 and fill) else _NAN
-            continue
-        x: list[float] = [prims[n] if n in prims else aggs[n] for n in f.inputs]
-        value: float
-        if op is Op.COPY:
-            value = float(x[0])
-        elif op is Op.RATIO:
-            value = _div1(x[0], x[1])
-        elif op is Op.RATIO1:
-            value = _div1(x[0], x[1] + 1.0)
-        elif op is Op.ZSCORE:
-            xa, mean, var = x
-            flat = var <= VAR_EPS * mean * mean
-            if not (math.isfinite(mean) and math.isfinite(xa)):
-                value = _NAN
-            elif flat and math.isfinite(var):
-                value = 0.0
-            else:
-                value = (xa - mean) / math.sqrt(1.0 if flat else var)
-        elif op is Op.BPS_DIFF:
-            value = _div1(x[0] - x[1], x[1]) * 1e4
-        elif op is Op.RANGE_BPS:
-            value = _div1(x[0] - x[1], x[2]) * 1e4
-        elif op is Op.RATE_RATIO:
+        elif f.op is Op.COPY:
+            lines.append(f"    {target} = float({x[0]})")
+        elif f.op is Op.RATIO:
+            lines.append(f"    {target} = _div1({x[0]}, {x[1]})")
+        elif f.op is Op.RATIO1:
+            lines.append(f"    {target} = _div1({x[0]}, {x[1]} + 1.0)")
+        elif f.op is Op.ZSCORE:
+            lines.append(f"    {target} = _zscore1({x[0]}, {x[1]}, {x[2]})")
+        elif f.op is Op.BPS_DIFF:
+            lines.append(f"    {target} = _div1({x[0]} - {x[1]}, {x[1]}) * 1e4")
+        elif f.op is Op.RANGE_BPS:
+            lines.append(f"    {target} = _div1({x[0]} - {x[1]}, {x[2]}) * 1e4")
+        elif f.op is Op.RATE_RATIO:
             wa, wb = f.params
-            value = _div1(x[0] / wa, x[1] / wb)
-        elif op is Op.ONLY_CANCEL:
-            value = x[0] if cancel else _NAN
-        elif op is Op.ONLY_FILL:
-            value = x[0] if fill else _NAN
-        elif op is Op.FILL_COMPLETES:
-            value = float(x[0] <= 0) if (fill and math.isfinite(x[0])) else _NAN
+            lines.append(f"    {target} = _div1({x[0]} / {wa!r}, {x[1]} / {wb!r})")
+        elif f.op is Op.ONLY_CANCEL:
+            lines.append(f"    {target} = float({x[0]}) if cancel else nan")
+        elif f.op is Op.ONLY_FILL:
+            lines.append(f"    {target} = float({x[0]}) if fill else nan")
+        elif f.op is Op.FILL_COMPLETES:
+            lines.append(
+                f"    {target} = float({x[0]} <= 0) if (fill and _isfinite({x[0]})) else nan"
+            )
         else:  # pragma: no cover - every Op is handled above
-            raise AssertionError(op)
-        out[f.name] = float(value)
-    return out
+            raise AssertionError(f.op)
+    lines.append("    return out")
+    namespace: dict[str, Any] = {
+        "_NAN": _NAN,
+        "_div1": _div1,
+        "_zscore1": _zscore1,
+        "_isfinite": math.isfinite,
+    }
+    exec(compile("\n".join(lines), f"<features {spec.version}>", "exec"), namespace)
+    return namespace["derived"]
+
+
+def _zscore1(xa: float, mean: float, var: float) -> float:
+    flat = var <= VAR_EPS * mean * mean
+    if not (math.isfinite(mean) and math.isfinite(xa)):
+        return _NAN
+    if flat and math.isfinite(var):
+        return 0.0
+    return (xa - mean) / math.sqrt(1.0 if flat else var)
+
+
+PRIMITIVE_NAMES: tuple[str, ...] = (
+    "is_new", "is_modify", "is_cancel", "is_fill", "side_sign", "is_market", "qty",
+    "signed_qty", "log_qty", "price", "mid", "spread_bps", "touch_imbalance",
+    "same_touch_size", "distance_bps", "seconds_to_close", "order_age_s", "order_mods",
+    "order_filled", "order_total", "order_leaves", "order_unfilled", "has_trader",
+    "has_counterparty", "has_book",
+)  # fmt: skip

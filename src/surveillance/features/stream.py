@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 
 from surveillance.errors import SchemaError
-from surveillance.features.derive import VAR_EPS, derive, derive_one, primitives, primitives_one
+from surveillance.features.derive import (
+    VAR_EPS,
+    compile_one,
+    derive,
+    primitives,
+    primitives_one,
+)
 from surveillance.features.inputs import CANCEL, EVENT_CODES, FILL, MODIFY, NEW, NS, FeatureConfig
 from surveillance.features.kernels import CycleGraph, DistinctWindow
 from surveillance.features.spec import Agg, FeatureSpec, GaugeKind, Key, When, Window
@@ -281,6 +287,7 @@ class StreamEngine:
         )
         self.states: dict[str, InstrumentState] = {}
         self._close_s = self.config.close_seconds()
+        self._derive_one = compile_one(spec)
         self._fast_ns = self.config.fast_cancel_s * NS
 
     # ------------------------------------------------------------ public
@@ -357,7 +364,8 @@ class StreamEngine:
             "cpty_owner": -1 if other is None else (0 if other == own else 1),
         }
         prims = primitives_one(ev, self._close_s)
-        return derive_one(self.spec, prims, aggs, ids)
+        result: dict[str, float] = self._derive_one(prims, aggs, ids)
+        return result
 
     def snapshot(self, instrument: str) -> bytes:
         """The instrument's whole state as bytes (JSON, compressed): no code, only data."""
