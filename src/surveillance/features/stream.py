@@ -64,6 +64,7 @@ class _Group:
     maxs: bool = False
     own: bool = False  # some member reads the event's own key
     opp: bool = False  # some member reads the opposite side's key
+    plain: bool = False  # every member counts: entries need no sums and no min/max
 
 
 def _groups(spec: FeatureSpec) -> tuple[_Group, ...]:
@@ -86,6 +87,7 @@ def _groups(spec: FeatureSpec) -> tuple[_Group, ...]:
             maxs=any(a is Agg.MAX for _, a, _ in members),
             own=any(not o for _, _, o in members),
             opp=any(o for _, _, o in members),
+            plain=all(a is Agg.COUNT for _, a, _ in members),
         )
         for (kind, w_ns, when, value), members in buckets.items()
     )
@@ -576,15 +578,24 @@ class StreamEngine:
                     win = wins.get(k)
                     if win is None:
                         win = wins[k] = _Win()
-                    win.add(now, v, g.sums, g.mins, g.maxs)
+                    if g.plain:  # count-only windows: no sums, no min/max
+                        win.entries.append((now, v))
+                        win.seq += 1
+                    else:
+                        win.add(now, v, g.sums, g.mins, g.maxs)
             own_win = opp_win = None
             if g.own and k is not None:
                 own_win = wins.get(k)
-                if own_win is not None:
-                    own_win.evict(limit, g.sums)
+                if own_win is not None and own_win.entries and own_win.entries[0][0] <= limit:
+                    if g.plain:
+                        entries = own_win.entries
+                        while entries and entries[0][0] <= limit:
+                            entries.popleft()
+                    else:
+                        own_win.evict(limit, g.sums)
             if g.opp and opposite is not None:
                 opp_win = wins.get(opposite)
-                if opp_win is not None:
+                if opp_win is not None and opp_win.entries and opp_win.entries[0][0] <= limit:
                     opp_win.evict(limit, g.sums)
             for name, agg, opp in g.members:
                 if (opposite if opp else k) is None:
@@ -593,6 +604,8 @@ class StreamEngine:
                 win = opp_win if opp else own_win
                 if win is None or not win.entries:
                     aggs[name] = 0.0 if agg is Agg.COUNT or agg is Agg.SUM else NAN
+                elif agg is Agg.COUNT:
+                    aggs[name] = float(len(win.entries))
                 else:
                     aggs[name] = win.value(agg)
             if own_win is not None and not own_win.entries:
