@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 WORKSPACE ?= workspace
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench bench-features clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	taskset -c 0 $(BIN)/python benchmarks/generate_benchmark.py --events 1000000
+
+bench-features: $(STAMP)
+	taskset -c 0 $(BIN)/python benchmarks/features_benchmark.py --events 1000000
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -131,6 +131,108 @@ def cmd_validate(ws: Workspace, args: argparse.Namespace) -> int:
     return EXIT_REJECTS if summary["n_rejected"] else EXIT_OK
 
 
+# ---------------------------------------------------------------- features
+
+
+def _default_accounts(events: Path) -> Path | None:
+    """A generated market's account reference data, when it sits next to its events."""
+    beside = events.parent / "accounts.parquet"
+    return beside if events.name == "events.parquet" and beside.is_file() else None
+
+
+def _feature_stem(events: Path) -> str:
+    name = events.name
+    for suffix in (".gz", ".parquet", ".pq", ".csv", ".tsv", ".txt", ".jsonl", ".ndjson"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def cmd_features(ws: Workspace, args: argparse.Namespace) -> int:
+    from surveillance.steps.features import build_features
+
+    events = Path(args.events)
+    out = (
+        Path(args.out)
+        if args.out
+        else ws.folder("features") / f"{_feature_stem(events)}.features.parquet"
+    )
+    accounts = Path(args.accounts) if args.accounts else _default_accounts(events)
+    step, close = _stages(5 if accounts else 4, f"features ({args.engine})")
+    try:
+        summary = build_features(events, out, args.engine, accounts, step)
+    finally:
+        close()
+    summary["accounts_source"] = (
+        None if accounts is None else "given" if args.accounts else "found next to the events"
+    )
+    run = ws.write_run("features", summary)
+    _print_features(summary, run)
+    return EXIT_REJECTS if summary["n_rejected"] else EXIT_OK
+
+
+def _print_features(s: dict[str, Any], run: Path) -> None:
+    print(
+        f"Features of {s['n_events']:,} events ({s['engine']} engine, feature set "
+        f"{s['feature_set_version']}): {s['seconds']:.1f} s, {s['events_per_s']:,} events/s "
+        f"(compute only: {s['compute_events_per_s']:,} events/s)"
+    )
+    accounts = s["accounts"] or "none"
+    if s.get("accounts_source") == "found next to the events":
+        accounts += " (found next to the events)"
+    print(f"  accounts: {accounts}")
+    if s["n_rejected"]:
+        rejects = s["outputs"]["rejects"]
+        print(f"  rejected: {s['n_rejected']:,} of {s['n_input']:,} rows -> {rejects}")
+        for p in s["first_problems"][:5]:
+            where = "table" if p["row"] is None else f"row {p['row']}"
+            print(f"    {where}, field {p['field']}: {p['message']}")
+    feats = s["features"]
+    print(f"  supported: {s['n_supported']} of {s['n_features']} features")
+    if s["unsupported"]:
+        print("  unsupported on this data (NaN by design):")
+        for name, reasons in s["unsupported"].items():
+            print(f"    {name:<30} {'; '.join(reasons)}")
+    sparse = {
+        k: v["availability"] for k, v in feats.items() if v["supported"] and v["availability"] < 1
+    }
+    if sparse:
+        print("  availability below 100% among supported features (share with a value):")
+        for name, share in sorted(sparse.items(), key=lambda kv: kv[1]):
+            shown = f"{100 * share:5.1f}%" if share < 0.999 else ">99.9%"
+            print(f"    {name:<30} {shown:>6}")
+    print(f"  features: {s['outputs']['features']}")
+    print(f"  summary:  {s['outputs']['summary']}")
+    print(f"  run:      {run}")
+
+
+def cmd_features_report(ws: Workspace, args: argparse.Namespace) -> int:
+    from surveillance.features.separation import build_report, write_report
+
+    step, close = _stages(4, f"features report ({args.events:,} events)")
+    try:
+        report = build_report(args.events, args.seed, args.preset, step)
+        step("writing the report")
+        doc = Path(args.doc)
+        json_path = ws.folder("reports") / "features_separation.json"
+        write_report(report, doc, json_path)
+    finally:
+        close()
+    summary = {**report.summary(), "outputs": {"doc": str(doc), "json": str(json_path)}}
+    run = ws.write_run("features-report", summary)
+    print(
+        f"Single-feature separation on {report.n_events:,} events (seed {report.seed}, "
+        f"{report.preset} preset, feature set {report.version}): {report.seconds:.1f} s"
+    )
+    print("  best single features per typology (PR-AUC; (neg): lower values flag it):")
+    for typ, best in report.best_per_typology(3).items():
+        shown = ", ".join(f"{name} {auc:.3f}{mark}" for name, auc, mark in best)
+        print(f"    {typ:<18} base {report.base_rates[typ]:.4f}: {shown}")
+    print(f"  doc:     {doc}")
+    print(f"  json:    {json_path}")
+    print(f"  summary: {run}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- demo
 
 
@@ -203,6 +305,29 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="validate an event file against the canonical schema")
     val.add_argument("file", help="CSV (any delimiter, .gz ok), Parquet or JSON lines")
     val.set_defaults(func=cmd_validate)
+
+    feat = sub.add_parser("features", help="compute the feature table of an event file")
+    feat.add_argument("events", help="events: Parquet, CSV (any delimiter, .gz ok) or JSON lines")
+    feat.add_argument(
+        "--out", help="feature Parquet (default: <workspace>/features/<stem>.features.parquet)"
+    )
+    feat.add_argument("--engine", choices=("batch", "stream"), default="batch")
+    feat.add_argument(
+        "--accounts",
+        help="account reference data (trader_id, owner_id); default: accounts.parquet "
+        "next to a generated market's events.parquet",
+    )
+    feat.set_defaults(func=cmd_features)
+
+    rep = sub.add_parser(
+        "features-report",
+        help="single-feature PR-AUC per typology on a generated market; writes docs/features.md",
+    )
+    rep.add_argument("--events", type=_positive_int, default=300_000)
+    rep.add_argument("--seed", type=int, default=5)
+    rep.add_argument("--preset", choices=PRESETS, default="default")
+    rep.add_argument("--doc", default="docs/features.md", help="markdown page to (over)write")
+    rep.set_defaults(func=cmd_features_report)
 
     demo = sub.add_parser("demo", help="run the main job end to end on embedded defaults")
     demo.add_argument("--events", type=_positive_int, default=200_000)
