@@ -57,11 +57,9 @@ class CycleGraph:
     w_ns: int
     out: dict[Hashable, dict[Hashable, tuple[int, float]]] = field(default_factory=dict)
 
-    def _live(self, a: Hashable, limit: int, qty: float) -> list[Hashable]:
-        nbrs = self.out.get(a)
-        if not nbrs:
-            return []
-        return [b for b, (t, q) in nbrs.items() if t > limit and q == qty]
+    def _edge(self, a: Hashable, b: Hashable, limit: int, qty: float) -> bool:
+        e = self.out.get(a, {}).get(b)
+        return e is not None and e[0] > limit and e[1] == qty
 
     def add_and_check(self, t: int, seller: Hashable, buyer: Hashable, qty: float) -> bool:
         limit = t - self.w_ns
@@ -69,14 +67,15 @@ class CycleGraph:
         if seller == buyer:
             return False
         # a path buyer -> x -> seller (3 accounts) or buyer -> x -> y -> seller (4)
-        for x in self._live(buyer, limit, qty):
-            if x in (seller, buyer):
+        for x, (tx, qx) in self.out.get(buyer, {}).items():
+            if tx <= limit or qx != qty or x in (seller, buyer):
                 continue
-            second = self._live(x, limit, qty)
-            if seller in second:
+            if self._edge(x, seller, limit, qty):
                 return True
-            for y in second:
-                if y not in (seller, buyer, x) and seller in self._live(y, limit, qty):
+            for y, (ty, qy) in self.out.get(x, {}).items():
+                if ty <= limit or qy != qty or y in (seller, buyer, x):
+                    continue
+                if self._edge(y, seller, limit, qty):
                     return True
         return False
 

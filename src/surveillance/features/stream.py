@@ -5,7 +5,11 @@ its orders, its windows (per instrument, trader, trader and side, pair), gauges 
 open orders, and the kernels. Each instrument's state snapshots to bytes and
 restores, remembers the last sequence number it applied per shard (a replayed
 Kinesis record is skipped, never counted twice), evicts window entries as time
-passes, drops empty keys, and forgets orders idle for longer than ``order_ttl_s``.
+passes, drops empty keys, forgets closed orders (cancelled or filled) idle for longer
+than ``closed_order_ttl_s`` (default 5 minutes) and open orders idle for longer than
+``order_ttl_s`` (default one day). An event for an order forgotten this way is read as an
+order never seen: the one place where the streaming engine may differ from the batch
+engine, which never forgets.
 
 Per-event work is plain Python on the keyed state; the final step (primitives and
 features from the collected inputs) is the shared vectorised ``derive``, run once
@@ -100,8 +104,8 @@ class _Win:
     entries: deque[tuple[int, float]] = field(default_factory=deque)
     total: float = 0.0
     total_sq: float = 0.0
-    mins: deque[tuple[int, float]] = field(default_factory=deque)
-    maxs: deque[tuple[int, float]] = field(default_factory=deque)
+    mins: deque[tuple[int, float]] | None = None  # made on first use: most windows only count
+    maxs: deque[tuple[int, float]] | None = None
     seq: int = 0  # entries ever added (positions for the monotonic deques)
 
     def add(self, t: int, v: float, track_sums: bool, track_min: bool, track_max: bool) -> None:
@@ -111,13 +115,19 @@ class _Win:
             self.total += v
             self.total_sq += v * v
         if track_min:
-            while self.mins and self.mins[-1][1] >= v:
-                self.mins.pop()
-            self.mins.append((self.seq, v))
+            mins = self.mins
+            if mins is None:
+                mins = self.mins = deque()
+            while mins and mins[-1][1] >= v:
+                mins.pop()
+            mins.append((self.seq, v))
         if track_max:
-            while self.maxs and self.maxs[-1][1] <= v:
-                self.maxs.pop()
-            self.maxs.append((self.seq, v))
+            maxs = self.maxs
+            if maxs is None:
+                maxs = self.maxs = deque()
+            while maxs and maxs[-1][1] <= v:
+                maxs.pop()
+            maxs.append((self.seq, v))
 
     def evict(self, limit: int, track_sums: bool) -> None:
         entries = self.entries
@@ -150,8 +160,10 @@ class _Win:
             var = self.total_sq / n - mean * mean
             return 0.0 if var <= VAR_EPS * mean * mean else var
         if agg is Agg.MIN:
+            assert self.mins is not None
             return self.mins[0][1]
         if agg is Agg.MAX:
+            assert self.maxs is not None
             return self.maxs[0][1]
         if agg is Agg.LAST:
             return self.entries[-1][1]
@@ -162,8 +174,8 @@ class _Win:
             [list(e) for e in self.entries],
             self.total,
             self.total_sq,
-            [list(e) for e in self.mins],
-            [list(e) for e in self.maxs],
+            [list(e) for e in self.mins or ()],
+            [list(e) for e in self.maxs or ()],
             self.seq,
         ]
 
@@ -174,8 +186,8 @@ class _Win:
             deque((int(t), float(v)) for t, v in entries),
             float(total),
             float(total_sq),
-            deque((int(s), float(v)) for s, v in mins),
-            deque((int(s), float(v)) for s, v in maxs),
+            deque((int(s), float(v)) for s, v in mins) if mins else None,
+            deque((int(s), float(v)) for s, v in maxs) if maxs else None,
             int(seq),
         )
 
@@ -259,12 +271,14 @@ class StreamEngine:
         config: FeatureConfig | None = None,
         owners: Mapping[str, str] | None = None,
         order_ttl_s: float = 86_400.0,
-        maintenance_every: int = 50_000,
+        closed_order_ttl_s: float | None = 300.0,
+        maintenance_every: int = 5_000,
     ) -> None:
         self.spec = spec
         self.config = config or FeatureConfig()
         self.owners = dict(owners or {})
         self.order_ttl_ns = int(order_ttl_s * NS)
+        self.closed_ttl_ns = None if closed_order_ttl_s is None else int(closed_order_ttl_s * NS)
         self.maintenance_every = maintenance_every
         self.groups = _groups(spec)
         self.distincts = tuple(w for w in spec.windows if w.agg is Agg.DISTINCT)
@@ -553,8 +567,6 @@ class StreamEngine:
                 st.levels[lk] = count + 1
                 if count == 0:
                     gauge[2] += 1.0
-        if order.cancelled or (order.filled > 0 and not order.open and etype == FILL):
-            pass  # closed orders are kept until maintenance: a late MODIFY must still find them
 
         aggs: dict[str, float] = {}
         keys = {
@@ -673,7 +685,12 @@ class StreamEngine:
     def _maintain(self, st: InstrumentState, now: int) -> None:
         """Bound memory: forget idle orders, evict every window, prune kernels."""
         limit = now - self.order_ttl_ns
-        st.orders = {k: o for k, o in st.orders.items() if o.last_t > limit}
+        closed = limit if self.closed_ttl_ns is None else now - self.closed_ttl_ns
+        st.orders = {
+            k: o
+            for k, o in st.orders.items()
+            if o.last_t > (closed if (o.cancelled or (o.filled > 0 and not o.open)) else limit)
+        }
         for gi, g in enumerate(self.groups):
             wins = st.windows.get(gi, {})
             for k in list(wins):
