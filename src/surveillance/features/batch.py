@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from surveillance.features.derive import VAR_EPS, derive, primitives
 from surveillance.features.inputs import (
@@ -335,8 +336,48 @@ def compute_batch(
     spec: FeatureSpec,
     config: FeatureConfig | None = None,
     owners: Mapping[str, str] | None = None,
+    max_rows: int = 2_000_000,
 ) -> pd.DataFrame:
-    """Every feature of ``spec`` for every event, in the input's row order."""
+    """Every feature of ``spec`` for every event, in the input's row order.
+
+    All state is per instrument, so a large table is computed a group of instruments at
+    a time (at most ``max_rows`` events per group, or one instrument when it alone is
+    larger): memory follows the largest group, not the table.
+    """
+    table = (
+        events
+        if isinstance(events, pa.Table)
+        else pa.Table.from_pandas(events, preserve_index=False)
+    )
+    if table.num_rows <= max_rows or "instrument_id" not in table.column_names:
+        return _compute(table, spec, config, owners)
+    counts = pc.value_counts(table.column("instrument_id")).to_pylist()
+    groups: list[list[object]] = [[]]
+    size = 0
+    for item in sorted(counts, key=lambda d: -int(d["counts"])):
+        if size and size + int(item["counts"]) > max_rows:
+            groups.append([])
+            size = 0
+        groups[-1].append(item["values"])
+        size += int(item["counts"])
+    out = np.full((table.num_rows, len(spec.names)), np.nan)
+    for group in groups:
+        rows = np.flatnonzero(
+            pc.is_in(table.column("instrument_id"), value_set=pa.array(group)).to_numpy(
+                zero_copy_only=False
+            )
+        )
+        part = _compute(table.take(pa.array(rows)), spec, config, owners)
+        out[rows] = part.to_numpy(dtype=np.float64)
+    return pd.DataFrame(out, columns=list(spec.names))
+
+
+def _compute(
+    events: pa.Table,
+    spec: FeatureSpec,
+    config: FeatureConfig | None,
+    owners: Mapping[str, str] | None,
+) -> pd.DataFrame:
     cfg = config or FeatureConfig()
     ea = event_arrays(events, owners)
     state = order_state(ea, cfg.fast_cancel_s)
