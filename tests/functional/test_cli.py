@@ -325,18 +325,17 @@ def test_validate_unreadable_input_exits_2_with_a_clear_message(
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     """GIVEN an empty workspace
     WHEN `surveil demo --events 20000` runs
-    THEN it generates and validates the market, prints where to look, writes a demo
-    run record, and exits 0.
-
-    Known failure (exit code): the demo's leakage audit at 20k events fails by
-    chance, as in test_generate_exits_zero_on_a_clean_market, so it exits 4.
+    THEN it generates the market, validates it and computes its features, prints where
+    to look, writes a demo run record, and exits 0.
     """
     run = run_cli("--workspace", str(tmp_path), "demo", "--events", "20000")
 
     assert "Where to look" in run.out
     assert (tmp_path / "data" / "synthetic" / "events.parquet").is_file()
+    assert (tmp_path / "features" / "synthetic.features.parquet").is_file()
     (demo,) = run_summaries(tmp_path, "demo")
-    assert demo["validate"]["n_rejected"] == 0
+    assert demo["features"]["n_rejected"] == 0
+    assert demo["features"]["n_supported"] == demo["features"]["n_features"]
     audit = [line for line in run.out.splitlines() if "AUC" in line]
     assert run.code == 0, "\n".join(audit) + messages(run.err)
 
