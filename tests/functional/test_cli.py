@@ -113,13 +113,11 @@ def test_generate_writes_the_market_its_summary_and_a_run_record(generated: Gene
 def test_generate_exits_zero_on_a_clean_market(generated: Generated) -> None:
     """GIVEN the market generated with `--events 20000 --seed 3`
     WHEN the command's exit code is read
-    THEN it is 0 (success).
-
-    Known failure: at 20k events each supervised typology has only ~8-12 episodes,
-    and the leakage audit's single-column AUCs (in-sample instrument rate, trader id
-    rank) are that noisy; they leave [0.25, 0.75] by chance, so the command exits 4.
+    THEN it is 0 (success), and the audit says it is inconclusive: with ~8-12 episodes
+    per supervised typology the single-column AUCs are too noisy to judge.
     """
     assert generated.run.code == 0, messages(generated.run.err)
+    assert "inconclusive" in generated.run.out
 
 
 def test_shifted_preset_writes_to_its_own_folder(tmp_path: Path) -> None:
