@@ -1,4 +1,4 @@
-"""The default feature set: 40 surveillance features in five families.
+"""The default feature set: 47 surveillance features in five families.
 
 Each feature says what it measures, which typologies it serves and which optional
 data it needs; ``docs/features.md`` is written from this list.
