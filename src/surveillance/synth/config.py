@@ -93,6 +93,9 @@ class FlowConfig:
     resting_time_median_s: float
     resting_time_sigma: float
     expire_at_close_prob: float
+    burst_event_share: float  # share of normal events in re-quoting bursts of fast accounts
+    burst_orders: Span  # orders in one burst
+    burst_ms: Span  # how long a burst lasts
 
 
 @dataclass(frozen=True)

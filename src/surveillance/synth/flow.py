@@ -46,10 +46,61 @@ def normal_flow(
 ) -> None:
     mean_modify = float(np.mean([c.modify_prob for c in pop.classes]))
     per_trade, per_posted = expected_events(flow, mean_modify)
-    n_trades = round(n_events * flow.trade_event_share / per_trade)
-    n_posted = round(n_events * (1 - flow.trade_event_share) / per_posted)
+    n_burst_events = n_events * flow.burst_event_share
+    n_bursts = round(n_burst_events / (2 * (flow.burst_orders.low + flow.burst_orders.high) / 2))
+    rest = n_events - n_burst_events
+    n_trades = round(rest * flow.trade_event_share / per_trade)
+    n_posted = round(rest * (1 - flow.trade_event_share) / per_posted)
     _normal_trades(buf, book, pop, flow, activity, rng, n_trades)
     _normal_posted(buf, book, pop, activity, rng, n_posted)
+    _requote_bursts(buf, book, pop, flow, activity, rng, n_bursts)
+
+
+def _requote_bursts(
+    buf: EventBuffer,
+    book: Book,
+    pop: Population,
+    flow: FlowConfig,
+    activity: FloatArray,
+    rng: np.random.Generator,
+    n: int,
+) -> None:
+    """Fast accounts re-quote in bursts: many short-lived orders near the touch within a
+    second or two (market makers repricing after a move). Normal flow has bursts too, so
+    a message rate alone does not make quote stuffing."""
+    fast = np.flatnonzero(pop.hft)
+    if n <= 0 or len(fast) == 0:
+        return
+    lane, t0 = draw_lanes_and_times(book, rng, n)
+    weights = activity[fast] / activity[fast].sum()
+    who = rng.choice(fast, size=n, p=weights).astype(np.int64)
+    size = np.round(rng.uniform(flow.burst_orders.low, flow.burst_orders.high, n)).astype(np.int64)
+    size = np.maximum(size, 1)
+    dur_ns = (rng.uniform(flow.burst_ms.low, flow.burst_ms.high, n) * 1e6).astype(np.int64)
+    b = np.repeat(np.arange(n), size)
+    m = len(b)
+    t = t0[b] + (rng.random(m) * dur_ns[b]).astype(np.int64)
+    side = np.where(rng.random(m) < 0.5, BUY, 1 - BUY).astype(np.int64)
+    bid, ask, _, _ = book.quote(lane[b], t)
+    away = rng.geometric(0.5, m) - 1
+    price = np.where(side == BUY, bid - away, ask + away).astype(np.float64)
+    trader = who[b]
+    posted(
+        buf,
+        book,
+        rng,
+        Crowd(pop, activity, np.empty(0, dtype=np.int64)),
+        t_new=t,
+        lane=lane[b],
+        side=side,
+        trader=trader,
+        price=np.maximum(price, 1.0),
+        qty=pop.sizes(rng, trader),
+        lifetime_ns=lognormal_ns(rng, np.full(m, 0.05), np.full(m, 1.0)),
+        n_modify=np.zeros(m, dtype=np.int64),
+        algo=np.ones(m, dtype=bool),
+        episode=np.full(m, -1, dtype=np.int64),
+    )
 
 
 def _normal_trades(
