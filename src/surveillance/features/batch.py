@@ -336,7 +336,7 @@ def compute_batch(
     spec: FeatureSpec,
     config: FeatureConfig | None = None,
     owners: Mapping[str, str] | None = None,
-    max_rows: int = 2_000_000,
+    max_rows: int = 250_000,
 ) -> pd.DataFrame:
     """Every feature of ``spec`` for every event, in the input's row order.
 
