@@ -52,30 +52,29 @@ class DistinctWindow:
 class CycleGraph:
     """Trades as edges seller -> buyer with their size. Does a new trade close a cycle of
     3 or 4 accounts, every leg of the same size, within the window? (Circular trading
-    hands the same quantity round the ring; normal flow seldom does.)"""
+    hands the same quantity round the ring; normal flow seldom does.) Edges are indexed
+    by size, so a busy account's many trades of other sizes cost nothing."""
 
     w_ns: int
-    out: dict[Hashable, dict[Hashable, tuple[int, float]]] = field(default_factory=dict)
-
-    def _edge(self, a: Hashable, b: Hashable, limit: int, qty: float) -> bool:
-        e = self.out.get(a, {}).get(b)
-        return e is not None and e[0] > limit and e[1] == qty
+    out: dict[Hashable, dict[float, dict[Hashable, int]]] = field(default_factory=dict)
 
     def add_and_check(self, t: int, seller: Hashable, buyer: Hashable, qty: float) -> bool:
         limit = t - self.w_ns
-        self.out.setdefault(seller, {})[buyer] = (t, qty)
+        self.out.setdefault(seller, {}).setdefault(qty, {})[buyer] = t
         if seller == buyer:
             return False
         # a path buyer -> x -> seller (3 accounts) or buyer -> x -> y -> seller (4)
-        for x, (tx, qx) in self.out.get(buyer, {}).items():
-            if tx <= limit or qx != qty or x in (seller, buyer):
+        out = self.out
+        for x, tx in out.get(buyer, {}).get(qty, {}).items():
+            if tx <= limit or x in (seller, buyer):
                 continue
-            if self._edge(x, seller, limit, qty):
+            second = out.get(x, {}).get(qty, {})
+            if second.get(seller, limit) > limit:
                 return True
-            for y, (ty, qy) in self.out.get(x, {}).items():
-                if ty <= limit or qy != qty or y in (seller, buyer, x):
+            for y, ty in second.items():
+                if ty <= limit or y in (seller, buyer, x):
                     continue
-                if self._edge(y, seller, limit, qty):
+                if out.get(y, {}).get(qty, {}).get(seller, limit) > limit:
                     return True
         return False
 
@@ -83,20 +82,27 @@ class CycleGraph:
         """Forget edges older than the window (bounds memory)."""
         limit = t - self.w_ns
         for a in list(self.out):
-            live = {b: e for b, e in self.out[a].items() if e[0] > limit}
-            if live:
-                self.out[a] = live
-            else:
+            by_qty = self.out[a]
+            for q in list(by_qty):
+                live = {b: s for b, s in by_qty[q].items() if s > limit}
+                if live:
+                    by_qty[q] = live
+                else:
+                    del by_qty[q]
+            if not by_qty:
                 del self.out[a]
 
     def to_data(self) -> list[object]:
-        rows = [[a, [[b, t, q] for b, (t, q) in nb.items()]] for a, nb in self.out.items()]
+        rows = [
+            [a, [[q, [[b, t] for b, t in nb.items()]] for q, nb in by_qty.items()]]
+            for a, by_qty in self.out.items()
+        ]
         return [self.w_ns, rows]
 
     @classmethod
     def from_data(cls, data: list[object]) -> CycleGraph:
         w_ns, rows = data
         out = cls(int(w_ns))  # type: ignore[call-overload]
-        for a, nbrs in rows:  # type: ignore[attr-defined]
-            out.out[a] = {b: (int(t), float(q)) for b, t, q in nbrs}
+        for a, by_qty in rows:  # type: ignore[attr-defined]
+            out.out[a] = {float(q): {b: int(t) for b, t in nb} for q, nb in by_qty}
         return out
