@@ -428,5 +428,8 @@ def _compute(
         aggs[cycle.name] = _cycles(ea, int(cycle.seconds * NS))
     ids = {"trader": ea.trader, "cpty": ea.cpty, "owner": ea.owner, "cpty_owner": ea.cpty_owner}
     features = derive(spec, prims, aggs, ids)
-    matrix = np.column_stack([features[name] for name in spec.names]) if ea.n else None
-    return pd.DataFrame(matrix, columns=list(spec.names), dtype=np.float64)
+    # column-major, so each feature is one contiguous write and pandas takes it as is
+    matrix = np.empty((ea.n, len(spec.names)), dtype=np.float64, order="F")
+    for j, name in enumerate(spec.names):
+        matrix[:, j] = features[name]
+    return pd.DataFrame(matrix, columns=list(spec.names), copy=False)
