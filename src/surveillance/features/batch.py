@@ -30,7 +30,7 @@ from surveillance.features.inputs import (
     event_arrays,
 )
 from surveillance.features.kernels import CycleGraph, DistinctWindow
-from surveillance.features.spec import Agg, FeatureSpec, GaugeKind, Key, When, Window
+from surveillance.features.spec import Agg, FeatureSpec, GaugeKind, Key, When
 
 INFINITE_NS = np.int64(2**62)
 BoolArray = npt.NDArray[np.bool_]
@@ -323,14 +323,6 @@ def _gauge_deltas(
     }
 
 
-def _window_values(
-    ea: EventArrays, prims: Mapping[str, FloatArray], w: Window
-) -> FloatArray | None:
-    if w.value is None:
-        return None
-    return prims[w.value]
-
-
 def compute_batch(
     events: pa.Table | pd.DataFrame,
     spec: FeatureSpec,
@@ -409,7 +401,7 @@ def _compute(
             values = ea.cpty if w.value == "counterparty" else ea.trader
             aggs[w.name] = _distinct(ea, enter_key, enter, w_ns, values)
             continue
-        v = _window_values(ea, prims, w)
+        v = None if w.value is None else prims[w.value]
         if v is not None:
             enter = enter & np.isfinite(v)
         enter_kind = "side" if w.key is Key.TRADER_OPPOSITE else w.key.value

@@ -6,7 +6,9 @@ data it needs; ``docs/features.md`` is written from this list.
 
 from __future__ import annotations
 
+from surveillance.errors import ConfigError
 from surveillance.features.spec import (
+    PRIMITIVES,
     Agg,
     Cycle,
     Feature,
@@ -61,9 +63,17 @@ def build_spec(
             else:
                 names.append(item)
         out.append(Feature(name, family, op, tuple(names), needs, desc, typ, params))
-    return FeatureSpec(
+    spec = FeatureSpec(
         tuple(windows.values()), tuple(gauges.values()), tuple(cycles.values()), tuple(out)
     )
+    known = set(PRIMITIVES) | set(windows) | set(gauges) | set(cycles) | {"trader", "counterparty"}
+    for feature in spec.features:
+        unknown = [name for name in feature.inputs if name not in known]
+        if unknown:
+            raise ConfigError(f"feature {feature.name}: unknown input(s) {unknown}")
+    if len(set(spec.names)) != len(spec.names):
+        raise ConfigError("features: two features share a name")
+    return spec
 
 
 T, B, P, L, C, OWN, S = (

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from surveillance.features.inputs import CANCEL, FILL, MODIFY, NEW, NS, FloatArray
-from surveillance.features.spec import FeatureSpec, Op
+from surveillance.features.spec import PRIMITIVES, FeatureSpec, Op
 
 VAR_EPS = 1e-12  # a variance below this share of the squared mean counts as zero
 
@@ -197,7 +197,7 @@ def compile_one(spec: FeatureSpec) -> Any:
         "    cancel = p['is_cancel'] == 1.0",
         "    out = {}",
     ]
-    prim_names = set(PRIMITIVE_NAMES)
+    prim_names = set(PRIMITIVES)
 
     def ref(name: str) -> str:
         return f"p[{name!r}]" if name in prim_names else f"g[{name!r}]"
@@ -254,12 +254,3 @@ def _zscore1(xa: float, mean: float, var: float) -> float:
     if flat and math.isfinite(var):
         return 0.0
     return (xa - mean) / math.sqrt(1.0 if flat else var)
-
-
-PRIMITIVE_NAMES: tuple[str, ...] = (
-    "is_new", "is_modify", "is_cancel", "is_fill", "side_sign", "is_market", "qty",
-    "signed_qty", "log_qty", "price", "mid", "spread_bps", "touch_imbalance",
-    "same_touch_size", "distance_bps", "seconds_to_close", "order_age_s", "order_mods",
-    "order_filled", "order_total", "order_leaves", "order_unfilled", "has_trader",
-    "has_counterparty", "has_book",
-)  # fmt: skip

@@ -103,6 +103,7 @@ PRIMITIVES: dict[str, str] = {
     "order_filled": "quantity filled so far",
     "order_total": "current order quantity (NEW or latest MODIFY)",
     "order_leaves": "quantity still open after this event",
+    "order_unfilled": "1 while nothing of the order has traded",
     "fast_cancel": "1 for a CANCEL less than a second after the NEW",
     "has_trader": "trader id present",
     "has_counterparty": "counterparty id present",

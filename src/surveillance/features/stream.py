@@ -39,7 +39,7 @@ from surveillance.features.derive import (
 )
 from surveillance.features.inputs import CANCEL, EVENT_CODES, FILL, MODIFY, NEW, NS, FeatureConfig
 from surveillance.features.kernels import CycleGraph, DistinctWindow
-from surveillance.features.spec import Agg, FeatureSpec, GaugeKind, Key, When, Window
+from surveillance.features.spec import Agg, FeatureSpec, GaugeKind, Key, When
 
 SNAPSHOT_VERSION = 1
 NAN = float("nan")
@@ -713,7 +713,3 @@ def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
         out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True).astype("int64")
     out = out.astype(object).where(out.notna(), None)
     return out.to_dict("records")  # type: ignore[return-value]
-
-
-def window_names(spec: FeatureSpec) -> list[str]:
-    return [w.name for w in spec.windows if isinstance(w, Window)]
