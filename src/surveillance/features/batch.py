@@ -31,6 +31,7 @@ from surveillance.features.inputs import (
 )
 from surveillance.features.kernels import CycleGraph, DistinctWindow
 from surveillance.features.spec import Agg, FeatureSpec, GaugeKind, Key, When
+from surveillance.sparse_table import sparse_table
 
 INFINITE_NS = np.int64(2**62)
 BoolArray = npt.NDArray[np.bool_]
@@ -120,16 +121,6 @@ class _Keys:
         if key is Key.TRADER_OPPOSITE:
             return self.side, self.opp
         return self.pair, self.pair
-
-
-def _sparse(values: FloatArray, op: np.ufunc) -> list[FloatArray]:
-    levels = [values]
-    width = 1
-    while 2 * width <= len(values):
-        prev = levels[-1]
-        levels.append(op(prev[: len(prev) - width], prev[width:]))
-        width *= 2
-    return levels
 
 
 class _Windows:
@@ -238,7 +229,7 @@ class _Windows:
         if agg in (Agg.MIN, Agg.MAX):
             if len(v) == 0:
                 return np.full(self.ea.n, np.nan)
-            table = _sparse(v, np.minimum if agg is Agg.MIN else np.maximum)
+            table = sparse_table(v, np.minimum if agg is Agg.MIN else np.maximum)
             length = np.maximum(hi - lo, 1)
             level = np.floor(np.log2(length)).astype(np.int64)
             out = np.full(self.ea.n, np.nan)

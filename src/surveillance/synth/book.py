@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from surveillance.sparse_table import sparse_table
 from surveillance.synth.config import InstrumentConfig
 from surveillance.synth.session import NS, FloatArray, IntArray, Session
 
@@ -49,21 +50,17 @@ class LanePath:
     bid_max: tuple[IntArray, ...]  # sparse table: bid_max[k][j] = max(bid[j : j + 2**k])
 
 
-def _sparse(values: IntArray, op: np.ufunc) -> tuple[IntArray, ...]:
-    levels = [values]
-    width = 1
-    while 2 * width <= len(values):
-        prev = levels[-1]
-        levels.append(op(prev[: len(prev) - width], prev[width:]))
-        width *= 2
-    return tuple(levels)
-
-
 def lane_path(
     times: IntArray, bid: IntArray, ask: IntArray, bid_size: FloatArray, ask_size: FloatArray
 ) -> LanePath:
     return LanePath(
-        times, bid, ask, bid_size, ask_size, _sparse(ask, np.minimum), _sparse(bid, np.maximum)
+        times,
+        bid,
+        ask,
+        bid_size,
+        ask_size,
+        sparse_table(ask, np.minimum),
+        sparse_table(bid, np.maximum),
     )
 
 
