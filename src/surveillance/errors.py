@@ -25,3 +25,7 @@ class SchemaError(SurveillanceError):
 
 class LeakageError(SurveillanceError):
     """A synthetic market is separable by a shortcut (raised when an audit is enforced)."""
+
+
+class ModelError(SurveillanceError):
+    """A model cannot be trained, saved or loaded as asked (names the file and the reason)."""

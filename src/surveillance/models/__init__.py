@@ -1,0 +1,1 @@
+"""Models: the supervised detector (XGBoost); the autoencoder and the ensemble follow."""
