@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -14,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from cli_support import Run, run_cli, run_summaries
 
 from surveillance import __version__
 from surveillance.cli import main
@@ -23,21 +22,6 @@ HEADER = (
     "event_id,timestamp,event_type,order_id,instrument_id,venue,side,price,quantity,"
     "order_type,trader_id,counterparty_id,trade_id,is_algo,is_hft"
 )
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(*args: str) -> Run:
-    """``surveil ARGS`` in-process, capturing stdout and stderr (usable in any fixture)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return Run(code, out.getvalue(), err.getvalue())
 
 
 def error_lines(err: str) -> list[str]:
@@ -50,10 +34,6 @@ def messages(err: str) -> str:
     """stderr without the progress-bar redraws: the lines a reader would see."""
     segments = err.replace("\r", "\n").splitlines()
     return "\n".join(s for s in segments if s.strip() and "step/s" not in s)
-
-
-def run_summaries(ws: Path, command: str) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((ws / "runs").glob(f"*-{command}.json"))]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from cli_support import Run, run_cli, run_summaries
 
-from surveillance.cli import main
 from surveillance.features.catalog import DEFAULT_SPEC
 from surveillance.schema.labels import Typology
 
@@ -32,24 +30,6 @@ SUMMARY_FIELDS = {
     "unsupported",
 }
 FAMILY_NEEDS_TRADER = ("trader", "counterparty")
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(*args: str) -> Run:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return Run(code, out.getvalue(), err.getvalue())
-
-
-def run_summaries(ws: Path, command: str) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((ws / "runs").glob(f"*-{command}.json"))]
 
 
 @dataclass(frozen=True)
