@@ -1,0 +1,129 @@
+"""Scoring with the sequence autoencoder through ONNX Runtime (no torch at scoring time).
+
+The raw score of an event is the mean squared reconstruction error of its recent
+history (in scaled units); the calibrated score is the share of held-out normal events
+whose error is lower (an empirical CDF), so it lies in [0, 1]. Per-feature errors are
+kept for explanations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+import pandas as pd
+
+from surveillance.errors import ModelError
+from surveillance.models.sequences import FloatMatrix, IndexMatrix, RobustScaler, gather
+
+ONNX_FILE = "autoencoder.onnx"
+META_FILE = "autoencoder.json"
+FORMAT = "surveillance.autoencoder/1"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Sorted reconstruction errors of held-out normal events."""
+
+    errors: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, errors: npt.NDArray[np.float64], max_points: int = 10_000) -> Calibration:
+        e = np.sort(np.asarray(errors, dtype=np.float64)[np.isfinite(errors)])
+        if len(e) == 0:
+            raise ModelError("calibration needs at least one finite reconstruction error")
+        if len(e) > max_points:
+            e = e[np.linspace(0, len(e) - 1, max_points).round().astype(int)]
+        return cls(tuple(float(v) for v in e))
+
+    def score(self, errors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        ref = np.asarray(self.errors)
+        return np.searchsorted(ref, errors, side="right") / len(ref)
+
+
+@dataclass(frozen=True)
+class AnomalyScorer:
+    session: ort.InferenceSession
+    feature_names: tuple[str, ...]
+    feature_set_version: str
+    length: int
+    scaler: RobustScaler
+    calibration: Calibration
+
+    def reconstruct(self, sequences: FloatMatrix, batch: int = 4_096) -> FloatMatrix:
+        outs = []
+        name = self.session.get_inputs()[0].name
+        for i in range(0, len(sequences), batch):
+            outs.append(self.session.run(None, {name: sequences[i : i + batch]})[0])
+        if not outs:
+            return np.zeros_like(sequences)
+        return np.asarray(np.concatenate(outs), dtype=np.float32)
+
+    def errors(
+        self, features: pd.DataFrame, index: IndexMatrix, rows: npt.NDArray[np.int64] | None = None
+    ) -> tuple[npt.NDArray[np.float64], FloatMatrix]:
+        """Raw error and per-feature error of the given rows (all rows by default)."""
+        missing = [c for c in self.feature_names if c not in features.columns]
+        if missing:
+            raise ModelError(f"features: column(s) missing for the autoencoder: {missing}")
+        x = self.scaler.transform(features.loc[:, list(self.feature_names)].to_numpy(np.float64))
+        idx = index if rows is None else index[rows]
+        seqs = gather(x, idx)
+        recon = self.reconstruct(seqs)
+        sq = (recon - seqs) ** 2
+        per_feature = sq.mean(axis=1)
+        return per_feature.mean(axis=1).astype(np.float64), per_feature
+
+    def score(
+        self, features: pd.DataFrame, index: IndexMatrix
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Calibrated score in [0, 1] and raw error for every row."""
+        raw, _ = self.errors(features, index)
+        return self.calibration.score(raw), raw
+
+
+def write_meta(folder: Path, meta: dict[str, Any]) -> None:
+    onnx_bytes = (folder / ONNX_FILE).read_bytes()
+    body = {"format": FORMAT, **meta, "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest()}
+    (folder / META_FILE).write_text(json.dumps(body, indent=2))
+
+
+def load_anomaly_scorer(folder: Path, expected_feature_set: str | None = None) -> AnomalyScorer:
+    """Load and check an exported autoencoder; nothing half-loaded is ever returned."""
+    meta_path, onnx_path = folder / META_FILE, folder / ONNX_FILE
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{meta_path}: cannot read the model description ({exc})") from exc
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{meta_path}: not an autoencoder ({meta.get('format')!r})")
+    try:
+        blob = onnx_path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{onnx_path}: cannot read the model ({exc.strerror})") from exc
+    if hashlib.sha256(blob).hexdigest() != meta.get("onnx_sha256"):
+        raise ModelError(f"{onnx_path}: checksum differs from {META_FILE}: the file is damaged")
+    if expected_feature_set is not None and meta["feature_set_version"] != expected_feature_set:
+        raise ModelError(
+            f"{folder}: trained on feature set {meta['feature_set_version']}, but the features "
+            f"here are {expected_feature_set}: recompute the features or retrain"
+        )
+    try:
+        session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"{onnx_path}: ONNX Runtime cannot load it ({exc})") from exc
+    scaler = RobustScaler(tuple(meta["scaler"]["median"]), tuple(meta["scaler"]["scale"]))
+    return AnomalyScorer(
+        session=session,
+        feature_names=tuple(meta["feature_names"]),
+        feature_set_version=meta["feature_set_version"],
+        length=int(meta["length"]),
+        scaler=scaler,
+        calibration=Calibration(tuple(meta["calibration"])),
+    )
