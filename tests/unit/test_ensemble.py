@@ -30,9 +30,20 @@ def _ensemble(**kw: float) -> Ensemble:
 def test_scores_are_weighted_on_the_normal_scale() -> None:
     ens = _ensemble()
     total, s, a = ens.scores(np.array([1.0, 0.0, 0.5]), np.array([0.0, 1.0, 0.5]))
-    assert s.tolist() == [1.0, 1 / 101, 51 / 101]
+    assert s[1:].tolist() == [1 / 101, 51 / 101]  # the empirical CDF below the tail
+    assert 0.99 < s[0] < 1.0  # the top is in the fitted tail
     assert np.allclose(total, 0.6 * s + 0.4 * a)
     assert total[0] > total[1]  # by default the supervised detector weighs more
+
+
+def test_the_tail_keeps_the_order_of_the_most_anomalous() -> None:
+    """Beyond every reference point scores still rise with the raw score: no ties at 1.0."""
+    cal = Calibration.fit(np.linspace(0.0, 1.0, 1_001))
+    top = cal.score(np.array([0.995, 1.0, 1.5, 3.0, 10.0]))
+    assert np.all(np.diff(top) > 0)
+    assert np.all((top > 0.99) & (top <= 1.0))
+    below = cal.score(np.array([0.1, 0.5]))
+    assert np.allclose(below, [101 / 1_001, 501 / 1_001])
 
 
 def test_missing_scores_count_as_the_lowest() -> None:

@@ -2,8 +2,8 @@
 
 The raw score of an event is the mean squared reconstruction error of its recent
 history (in scaled units); the calibrated score is the share of held-out normal events
-whose error is lower (an empirical CDF), so it lies in [0, 1]. Per-feature errors are
-kept for explanations.
+whose error is lower (an empirical CDF with a fitted tail), so it lies in [0, 1].
+Per-feature errors are kept for explanations.
 """
 
 from __future__ import annotations
@@ -27,9 +27,19 @@ META_FILE = "autoencoder.json"
 FORMAT = "surveillance.autoencoder/1"
 
 
+TAIL = 0.01  # share of the reference above which the tail is modelled, not counted
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """Sorted reconstruction errors of held-out normal events."""
+    """Scores of held-out normal events, as a map to [0, 1]: the share of them lower.
+
+    Below the top 1% of the reference it is the empirical CDF. Above, where a few
+    thousand reference points would make every alert a tie at 1.0, the tail is a
+    heavy (Pareto-like) tail scaled by the mean excess over that threshold, which never
+    rounds to 1.0, so the order of the most anomalous events is kept: the alert budget
+    lives there.
+    """
 
     errors: tuple[float, ...]
 
@@ -37,14 +47,23 @@ class Calibration:
     def fit(cls, errors: npt.NDArray[np.float64], max_points: int = 10_000) -> Calibration:
         e = np.sort(np.asarray(errors, dtype=np.float64)[np.isfinite(errors)])
         if len(e) == 0:
-            raise ModelError("calibration needs at least one finite reconstruction error")
+            raise ModelError("calibration needs at least one finite reference score")
         if len(e) > max_points:
             e = e[np.linspace(0, len(e) - 1, max_points).round().astype(int)]
         return cls(tuple(float(v) for v in e))
 
     def score(self, errors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         ref = np.asarray(self.errors)
-        return np.searchsorted(ref, errors, side="right") / len(ref)
+        x = np.asarray(errors, dtype=np.float64)
+        out = np.searchsorted(ref, x, side="right") / len(ref)
+        threshold = float(np.quantile(ref, 1.0 - TAIL))
+        excess = ref[ref > threshold] - threshold
+        mean_excess = float(excess.mean()) if len(excess) else 0.0
+        if mean_excess > 0:
+            above = x > threshold
+            out = out.astype(np.float64)
+            out[above] = 1.0 - TAIL / (1.0 + (x[above] - threshold) / mean_excess)
+        return np.asarray(np.clip(out, 0.0, 1.0), dtype=np.float64)
 
 
 @dataclass(frozen=True)
