@@ -8,8 +8,6 @@ Per-feature errors are kept for explanations.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import onnxruntime as ort
 import pandas as pd
 
 from surveillance.errors import ModelError
+from surveillance.models.artifact import read_artifact, write_artifact
 from surveillance.models.sequences import FloatMatrix, IndexMatrix, RobustScaler, gather
 
 ONNX_FILE = "autoencoder.onnx"
@@ -108,35 +107,16 @@ class AnomalyScorer:
 
 
 def write_meta(folder: Path, meta: dict[str, Any]) -> None:
-    onnx_bytes = (folder / ONNX_FILE).read_bytes()
-    body = {"format": FORMAT, **meta, "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest()}
-    (folder / META_FILE).write_text(json.dumps(body, indent=2))
+    write_artifact(folder, META_FILE, ONNX_FILE, FORMAT, meta)
 
 
 def load_anomaly_scorer(folder: Path, expected_feature_set: str | None = None) -> AnomalyScorer:
     """Load and check an exported autoencoder; nothing half-loaded is ever returned."""
-    meta_path, onnx_path = folder / META_FILE, folder / ONNX_FILE
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{meta_path}: cannot read the model description ({exc})") from exc
-    if meta.get("format") != FORMAT:
-        raise ModelError(f"{meta_path}: not an autoencoder ({meta.get('format')!r})")
-    try:
-        blob = onnx_path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"{onnx_path}: cannot read the model ({exc.strerror})") from exc
-    if hashlib.sha256(blob).hexdigest() != meta.get("onnx_sha256"):
-        raise ModelError(f"{onnx_path}: checksum differs from {META_FILE}: the file is damaged")
-    if expected_feature_set is not None and meta["feature_set_version"] != expected_feature_set:
-        raise ModelError(
-            f"{folder}: trained on feature set {meta['feature_set_version']}, but the features "
-            f"here are {expected_feature_set}: recompute the features or retrain"
-        )
+    meta, blob = read_artifact(folder, META_FILE, ONNX_FILE, FORMAT, expected_feature_set)
     try:
         session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelError(f"{onnx_path}: ONNX Runtime cannot load it ({exc})") from exc
+        raise ModelError(f"{folder / ONNX_FILE}: ONNX Runtime cannot load it ({exc})") from exc
     scaler = RobustScaler(tuple(meta["scaler"]["median"]), tuple(meta["scaler"]["scale"]))
     return AnomalyScorer(
         session=session,

@@ -10,8 +10,6 @@ damaged or whose features are of another version.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pandas as pd
 import xgboost as xgb
 
 from surveillance.errors import ModelError
+from surveillance.models.artifact import read_artifact, write_artifact
 
 MODEL_FILE = "model.ubj"
 META_FILE = "model.json"
@@ -88,40 +87,22 @@ class SupervisedModel:
         model_path = folder / MODEL_FILE
         self.booster.save_model(str(model_path))
         meta = {
-            "format": FORMAT,
             "feature_set_version": self.feature_set_version,
             "feature_names": list(self.feature_names),
             "params": asdict(self.params),
             "best_iteration": self.best_iteration,
             "scale_pos_weight": self.scale_pos_weight,
             "xgboost_version": xgb.__version__,
-            "model_sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
             "signature": self.signature(),
         }
-        (folder / META_FILE).write_text(json.dumps(meta, indent=2))
+        write_artifact(folder, META_FILE, MODEL_FILE, FORMAT, meta)
         return folder
 
 
 def load_supervised(folder: Path, expected_feature_set: str | None = None) -> SupervisedModel:
     """Load and check a saved model; nothing half-loaded is ever returned."""
-    meta_path, model_path = folder / META_FILE, folder / MODEL_FILE
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{meta_path}: cannot read the model description ({exc})") from exc
-    if meta.get("format") != FORMAT:
-        raise ModelError(f"{meta_path}: not a supervised model ({meta.get('format')!r})")
-    try:
-        blob = model_path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"{model_path}: cannot read the model ({exc.strerror})") from exc
-    if hashlib.sha256(blob).hexdigest() != meta.get("model_sha256"):
-        raise ModelError(f"{model_path}: checksum differs from {META_FILE}: the file is damaged")
-    if expected_feature_set is not None and meta["feature_set_version"] != expected_feature_set:
-        raise ModelError(
-            f"{folder}: trained on feature set {meta['feature_set_version']}, but the features "
-            f"here are {expected_feature_set}: recompute the features or retrain"
-        )
+    meta, blob = read_artifact(folder, META_FILE, MODEL_FILE, FORMAT, expected_feature_set)
+    model_path = folder / MODEL_FILE
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(blob))
